@@ -1,0 +1,73 @@
+// libpcap capture sources: files (pcap and pcapng, micro- and nanosecond, or stdin) and live
+// interfaces (memory-mapped TPACKET_V3 ring). Errors at open are exceptions with one clear line.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "dnsvigil/dnsparse/wire.hpp"
+#include "dnsvigil/sensor/time.hpp"
+
+namespace dnsvigil::capture {
+
+/// A startup problem with a capture source, worded for the user (what failed and what to do).
+class CaptureError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Settings of live capture (config keys `capture.*`).
+struct LiveOptions {
+  std::string interface;
+  int snaplen = 65535;
+  int buffer_mib = 64;     ///< kernel ring size
+  bool promiscuous = true;
+  int timeout_ms = 100;    ///< how long the kernel may hold a block before handing it over
+  std::string filter;      ///< BPF expression; empty means default_filter()
+};
+
+/// Receives frames from a source.
+class FrameHandler {
+ public:
+  virtual ~FrameHandler() = default;
+  virtual void on_frame(sensor::Timestamp ts, dnsparse::Bytes frame, std::uint32_t wire_len) = 0;
+};
+
+/// Kernel and interface statistics (pcap_stats) of a live source.
+struct CaptureStats {
+  std::uint64_t received = 0;    ///< packets the filter accepted
+  std::uint64_t dropped = 0;     ///< dropped by the kernel: the ring was full
+  std::uint64_t if_dropped = 0;  ///< dropped by the interface or driver
+};
+
+/// The default BPF filter: DNS on UDP/TCP port 53 plus IP fragments (whose later pieces carry
+/// no ports), with and without up to two VLAN tags.
+[[nodiscard]] std::string default_filter(const std::string& ports_expr = "port 53");
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  /// Opens a capture file (pcap or pcapng); "-" reads standard input.
+  [[nodiscard]] static std::unique_ptr<Source> open_file(const std::string& path, const std::string& filter);
+  /// Opens a live interface.
+  [[nodiscard]] static std::unique_ptr<Source> open_live(const LiveOptions& options);
+
+  /// DLT_* link type of the frames.
+  [[nodiscard]] virtual int link_type() const noexcept = 0;
+  /// Delivers up to `max` frames (-1: a buffer's worth). Returns the number delivered, 0 when a
+  /// live source has nothing now, -1 at the end of a file. Throws CaptureError on read errors.
+  virtual int dispatch(FrameHandler& handler, int max) = 0;
+  /// A file descriptor to poll() for live sources; -1 for files.
+  [[nodiscard]] virtual int selectable_fd() const noexcept = 0;
+  [[nodiscard]] virtual CaptureStats stats() const noexcept = 0;
+  [[nodiscard]] virtual const std::string& name() const noexcept = 0;
+  /// Stops a blocking dispatch from another thread or a signal handler.
+  virtual void break_loop() noexcept = 0;
+};
+
+/// Name of a DLT value ("EN10MB"), or its number.
+[[nodiscard]] std::string link_type_name(int link_type);
+
+}  // namespace dnsvigil::capture

@@ -1,0 +1,92 @@
+// IP addresses and prefixes as plain values (no sockets, no allocation).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "dnsvigil/dnsparse/wire.hpp"
+
+namespace dnsvigil::sensor {
+
+/// An IPv4 or IPv6 address. IPv4 is stored as an IPv4-mapped IPv6 address (::ffff:a.b.c.d), so
+/// comparisons and hashing treat both families alike; family() tells them apart.
+struct IpAddr {
+  std::array<std::uint8_t, 16> bytes{};
+
+  [[nodiscard]] static IpAddr v4(const std::uint8_t* four) noexcept {
+    IpAddr a;
+    a.bytes[10] = 0xFF;
+    a.bytes[11] = 0xFF;
+    std::memcpy(a.bytes.data() + 12, four, 4);
+    return a;
+  }
+  [[nodiscard]] static IpAddr v6(const std::uint8_t* sixteen) noexcept {
+    IpAddr a;
+    std::memcpy(a.bytes.data(), sixteen, 16);
+    return a;
+  }
+  /// Parses dotted-quad IPv4 or RFC 4291 IPv6 text.
+  [[nodiscard]] static std::optional<IpAddr> parse(std::string_view text) noexcept;
+
+  [[nodiscard]] bool is_v4() const noexcept {
+    static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+    return std::memcmp(bytes.data(), kMapped, 12) == 0;
+  }
+  /// 4 or 6.
+  [[nodiscard]] int family() const noexcept { return is_v4() ? 4 : 6; }
+  /// The four IPv4 octets (valid when is_v4()).
+  [[nodiscard]] std::span<const std::uint8_t, 4> v4_bytes() const noexcept {
+    return std::span<const std::uint8_t, 4>(bytes.data() + 12, 4);
+  }
+  /// Appends the address as text (dotted quad or RFC 5952).
+  void write(dnsparse::TextWriter& out) const noexcept;
+
+  friend bool operator==(const IpAddr&, const IpAddr&) = default;
+  friend auto operator<=>(const IpAddr&, const IpAddr&) = default;
+};
+
+/// An address prefix ("10.0.0.0/8", "fc00::/7", a bare address = /32 or /128).
+struct Prefix {
+  IpAddr base;      ///< masked
+  std::uint8_t bits = 0;  ///< prefix length on the 128-bit (mapped) form
+
+  [[nodiscard]] static std::optional<Prefix> parse(std::string_view text) noexcept;
+  [[nodiscard]] bool contains(const IpAddr& a) const noexcept;
+};
+
+/// A small list of prefixes checked linearly (policy lists are short: tens of entries).
+class PrefixSet {
+ public:
+  /// Adds a prefix; false when the set is full (kMax).
+  bool add(const Prefix& p) noexcept {
+    if (n_ == kMax) return false;
+    items_[n_++] = p;
+    return true;
+  }
+  [[nodiscard]] bool contains(const IpAddr& a) const noexcept {
+    for (std::size_t i = 0; i < n_; ++i)
+      if (items_[i].contains(a)) return true;
+    return false;
+  }
+  [[nodiscard]] bool empty() const noexcept { return n_ == 0; }
+  [[nodiscard]] std::size_t size() const noexcept { return n_; }
+  [[nodiscard]] const Prefix& operator[](std::size_t i) const noexcept { return items_[i]; }
+  /// Most prefixes a set holds; policy files beyond this are rejected at load time.
+  static constexpr std::size_t kMax = 256;
+
+ private:
+  std::array<Prefix, kMax> items_{};
+  std::size_t n_ = 0;
+};
+
+/// Addresses that are never "the public Internet": loopback, link-local, multicast,
+/// unspecified, documentation ranges are NOT included (they are used in labs).
+[[nodiscard]] bool is_special(const IpAddr& a) noexcept;
+/// RFC 1918, RFC 6598 (100.64/10) and IPv6 ULA (fc00::/7).
+[[nodiscard]] bool is_private(const IpAddr& a) noexcept;
+
+}  // namespace dnsvigil::sensor

@@ -1,0 +1,89 @@
+// Link, network and transport decoding of captured frames (no libpcap: link types are the
+// DLT numbers libpcap reports, so tests and fuzz targets feed raw frames).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "dnsvigil/dnsparse/wire.hpp"
+#include "dnsvigil/sensor/addr.hpp"
+#include "dnsvigil/sensor/counters.hpp"
+
+namespace dnsvigil::sensor {
+
+using dnsparse::Bytes;
+
+/// libpcap DLT_* values of the link types dnsvigil decodes.
+namespace dlt {
+inline constexpr int kNull = 0;         ///< BSD loopback, host-order AF_ value
+inline constexpr int kEthernet = 1;     ///< Ethernet II, 802.1Q / 802.1ad tags
+inline constexpr int kFddi = 10;        ///< FDDI with 802.2 LLC/SNAP
+inline constexpr int kRaw = 12;         ///< raw IPv4/IPv6 (Linux value; LINKTYPE_RAW 101 in files)
+inline constexpr int kRawOpenBsd = 14;  ///< DLT_RAW on OpenBSD
+inline constexpr int kLoop = 108;       ///< OpenBSD loopback, network-order AF_ value
+inline constexpr int kIeee80211 = 105;  ///< 802.11 frames (monitor mode), LLC/SNAP data
+inline constexpr int kLinuxSll = 113;   ///< Linux cooked capture v1 ("any")
+inline constexpr int kRadiotap = 127;   ///< 802.11 with a radiotap header
+inline constexpr int kIpv4 = 228;
+inline constexpr int kIpv6 = 229;
+inline constexpr int kLinuxSll2 = 276;  ///< Linux cooked capture v2 ("any", libpcap >= 1.10)
+}  // namespace dlt
+
+/// True for the link types in namespace dlt.
+[[nodiscard]] bool link_type_supported(int link_type) noexcept;
+
+/// Most VLAN tags read from one frame (802.1ad outer + 802.1Q inner + one more).
+inline constexpr std::size_t kMaxVlanTags = 3;
+/// Most tunnel layers (GRE, ERSPAN, VXLAN) taken off one packet.
+inline constexpr unsigned kMaxTunnelDepth = 3;
+/// IPv6 extension headers walked before giving up (hop-by-hop, routing, fragment, dest, AH).
+inline constexpr unsigned kMaxIpv6Extensions = 8;
+
+inline constexpr std::uint8_t kProtoTcp = 6, kProtoUdp = 17, kProtoGre = 47;
+
+/// TCP flag bits.
+namespace tcpflag {
+inline constexpr std::uint8_t FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10;
+}
+
+/// A decoded packet: addresses, transport, and where the payload is. All spans point into the
+/// captured frame (or into a reassembly buffer).
+struct Packet {
+  // Link layer.
+  std::uint16_t vlan[kMaxVlanTags] = {};
+  std::uint8_t vlan_count = 0;
+  std::uint8_t tunnel_depth = 0;
+  // Network layer.
+  std::uint8_t ip_version = 0;
+  std::uint8_t proto = 0;          ///< upper-layer protocol after IPv6 extension headers
+  IpAddr src, dst;
+  bool fragment = false;           ///< an IP fragment: `payload` is its data, L4 not decoded
+  bool more_fragments = false;
+  std::uint16_t frag_offset = 0;   ///< octets
+  std::uint32_t frag_id = 0;
+  // Transport layer (when not a fragment).
+  std::uint16_t sport = 0, dport = 0;
+  std::uint32_t seq = 0, ack = 0;  ///< TCP
+  std::uint8_t tcp_flags = 0;
+  Bytes payload;                   ///< UDP/TCP payload, or the fragment's data
+};
+
+/// Outcome of decoding one frame.
+enum class Decoded : std::uint8_t {
+  dns,       ///< a UDP or TCP packet ready for the DNS layer (ports not yet checked)
+  fragment,  ///< an IP fragment for the defragmenter
+  dropped,   ///< not usable; the reason was counted
+};
+
+/// Decodes a captured frame of link type `link_type` down to the transport payload, taking off
+/// up to kMaxTunnelDepth tunnel layers. Every reason to drop is counted in `c`.
+[[nodiscard]] Decoded decode_frame(int link_type, Bytes frame, Packet& out, Counters& c) noexcept;
+
+/// Decodes a transport header and payload of protocol `proto` (after IP, or after reassembly).
+/// Tunnels inside are taken off as in decode_frame.
+[[nodiscard]] Decoded decode_transport(std::uint8_t proto, Bytes data, Packet& out, Counters& c) noexcept;
+
+/// Decodes an IPv4 or IPv6 packet (version from the first nibble).
+[[nodiscard]] Decoded decode_ip(Bytes data, Packet& out, Counters& c) noexcept;
+
+}  // namespace dnsvigil::sensor

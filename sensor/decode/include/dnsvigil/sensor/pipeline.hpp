@@ -1,0 +1,72 @@
+// The packet path: frame -> decode -> defragment -> TCP reassembly -> DNS parse -> transaction
+// match -> DnsEvent. One Pipeline per thread; it never allocates per packet.
+#pragma once
+
+#include <bitset>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dnsvigil/dnsparse/message.hpp"
+#include "dnsvigil/sensor/counters.hpp"
+#include "dnsvigil/sensor/decode.hpp"
+#include "dnsvigil/sensor/defrag.hpp"
+#include "dnsvigil/sensor/event.hpp"
+#include "dnsvigil/sensor/names.hpp"
+#include "dnsvigil/sensor/tcp.hpp"
+#include "dnsvigil/sensor/transactions.hpp"
+
+namespace dnsvigil::sensor {
+
+/// Settings of the packet path.
+struct PipelineOptions {
+  std::vector<std::uint16_t> dns_ports{53};  ///< UDP/TCP ports carrying DNS
+  DefragLimits defrag;
+  TcpLimits tcp;
+  TransactionLimits transactions;
+  std::string psl_file;                      ///< empty: the system Public Suffix List
+  Timestamp tick = kNanosPerSecond;          ///< expiry and on_tick granularity (packet time)
+};
+
+class Pipeline final : private TcpMessageSink {
+ public:
+  Pipeline(const PipelineOptions& options, EventSink& sink);
+  ~Pipeline() override;
+
+  /// Processes one captured frame. `input` identifies the capture source.
+  void on_frame(int link_type, Timestamp ts, Bytes frame, std::uint8_t input = 0) noexcept;
+  /// End of input: delivers what TCP streams still hold, reports unanswered queries.
+  void finish() noexcept;
+
+  [[nodiscard]] const Counters& counters() const noexcept { return c_; }
+  [[nodiscard]] Timestamp now() const noexcept { return now_; }
+  [[nodiscard]] const DomainSplitter& splitter() const noexcept { return splitter_; }
+  /// Sizes of the bounded tables (for metrics).
+  [[nodiscard]] std::size_t tcp_flows() const noexcept { return tcp_.flows(); }
+  [[nodiscard]] std::size_t fragments_pending() const noexcept { return defrag_.pending(); }
+  [[nodiscard]] std::size_t transactions_pending() const noexcept { return tx_.pending(); }
+
+ private:
+  void on_tcp_message(Bytes msg, const Packet& pkt, Timestamp ts) override;
+  void on_dns(Bytes msg, const Packet& pkt, Timestamp ts, Transport transport) noexcept;
+  void on_transport(Packet& pkt, Timestamp ts) noexcept;
+  void advance(Timestamp ts) noexcept;
+
+  Counters c_;
+  EventSink& sink_;
+  std::bitset<65536> ports_;
+  Timestamp tick_;
+  DomainSplitter splitter_;
+  Defragmenter defrag_;
+  TcpReassembler tcp_;
+  TransactionTable tx_;
+  dnsparse::Message msg_;
+  QueryName qname_;
+  std::uint8_t input_ = 0;
+  bool fragmented_ = false;
+  Timestamp now_ = 0;
+  Timestamp next_tick_ = 0;
+};
+
+}  // namespace dnsvigil::sensor

@@ -1,0 +1,113 @@
+#include "dnsvigil/sensor/pipeline.hpp"
+
+namespace dnsvigil::sensor {
+
+Pipeline::Pipeline(const PipelineOptions& options, EventSink& sink)
+    : sink_(sink),
+      tick_(options.tick > 0 ? options.tick : kNanosPerSecond),
+      splitter_(options.psl_file),
+      defrag_(options.defrag, c_),
+      tcp_(options.tcp, c_, *this),
+      tx_(options.transactions, c_) {
+  for (const std::uint16_t p : options.dns_ports) ports_.set(p);
+}
+
+Pipeline::~Pipeline() = default;
+
+void Pipeline::advance(Timestamp ts) noexcept {
+  // Packet time only moves forward; a slightly older packet (capture reordering) keeps `now_`.
+  if (ts > now_) now_ = ts;
+  if (now_ < next_tick_) return;
+  if (next_tick_ != 0) {
+    defrag_.expire(now_);
+    tcp_.expire(now_);
+    tx_.expire(now_, sink_);
+    sink_.on_tick(now_);
+  }
+  next_tick_ = now_ - now_ % tick_ + tick_;
+}
+
+void Pipeline::on_frame(int link_type, Timestamp ts, Bytes frame, std::uint8_t input) noexcept {
+  c_.add(Counter::packets);
+  c_.add(Counter::bytes, frame.size());
+  advance(ts);
+  input_ = input;
+  Packet pkt;
+  switch (decode_frame(link_type, frame, pkt, c_)) {
+    case Decoded::dropped: return;
+    case Decoded::fragment: {
+      std::uint8_t proto = 0;
+      const Bytes whole = defrag_.add(pkt, ts, proto);
+      if (whole.empty()) return;
+      pkt.fragment = false;
+      if (decode_transport(proto, whole, pkt, c_) != Decoded::dns) return;
+      fragmented_ = true;
+      on_transport(pkt, ts);
+      fragmented_ = false;
+      return;
+    }
+    case Decoded::dns: on_transport(pkt, ts); return;
+  }
+}
+
+void Pipeline::on_transport(Packet& pkt, Timestamp ts) noexcept {
+  if (!ports_.test(pkt.sport) && !ports_.test(pkt.dport)) {
+    c_.add(Counter::not_dns);
+    return;
+  }
+  if (pkt.proto == kProtoTcp) {
+    tcp_.add(pkt, ts);
+  } else {
+    on_dns(pkt.payload, pkt, ts, Transport::udp);
+  }
+}
+
+void Pipeline::on_tcp_message(Bytes msg, const Packet& pkt, Timestamp ts) { on_dns(msg, pkt, ts, Transport::tcp); }
+
+void Pipeline::on_dns(Bytes wire, const Packet& pkt, Timestamp ts, Transport transport) noexcept {
+  const dnsparse::Error err = dnsparse::Message::parse(wire, msg_);
+  if (err != dnsparse::Error::ok) {
+    c_.add(Counter::dns_parse_errors);
+    ++c_.parse_errors[static_cast<std::size_t>(err)];
+    return;
+  }
+  c_.add(Counter::dns_messages);
+  msg_.anomalies().for_each([&](dnsparse::Anomaly a) { ++c_.anomalies[static_cast<std::size_t>(a)]; });
+  qname_.set(msg_, &splitter_);
+
+  DnsEvent ev;
+  ev.ts = ts;
+  ev.src = pkt.src;
+  ev.dst = pkt.dst;
+  ev.sport = pkt.sport;
+  ev.dport = pkt.dport;
+  ev.transport = transport;
+  ev.ip_version = pkt.ip_version;
+  ev.has_vlan = pkt.vlan_count != 0;
+  ev.vlan = pkt.vlan[0];
+  ev.fragmented = fragmented_;
+  ev.input = input_;
+  ev.msg = &msg_;
+  ev.qname = &qname_;
+  ev.size = wire.size();
+  if (msg_.header().qr()) {
+    c_.add(Counter::dns_responses);
+    const TransactionTable::Match m = tx_.on_response(ev);
+    ev.matched = m.matched;
+    ev.duplicate = m.duplicate;
+    ev.query_ts = m.query_ts;
+  } else {
+    c_.add(Counter::dns_queries);
+    tx_.on_query(ev);
+  }
+  sink_.on_event(ev);
+}
+
+void Pipeline::finish() noexcept {
+  tcp_.flush();
+  tx_.flush(now_, sink_);
+  defrag_.expire(now_ + 365LL * 24 * 3600 * kNanosPerSecond);
+  sink_.on_tick(now_);
+}
+
+}  // namespace dnsvigil::sensor
