@@ -10,6 +10,7 @@ Pipeline::Pipeline(const PipelineOptions& options, EventSink& sink)
       tcp_(options.tcp, c_, *this),
       tx_(options.transactions, c_) {
   for (const std::uint16_t p : options.dns_ports) ports_.set(p);
+  for (const std::uint16_t p : options.watch_ports) watch_.set(p);
 }
 
 Pipeline::~Pipeline() = default;
@@ -53,6 +54,18 @@ void Pipeline::on_frame(int link_type, Timestamp ts, Bytes frame, std::uint8_t i
 void Pipeline::on_transport(Packet& pkt, Timestamp ts) noexcept {
   if (!ports_.test(pkt.sport) && !ports_.test(pkt.dport)) {
     c_.add(Counter::not_dns);
+    const bool syn = pkt.proto == kProtoTcp && (pkt.tcp_flags & (tcpflag::SYN | tcpflag::ACK)) == tcpflag::SYN;
+    if (watch_.test(pkt.dport) && (syn || pkt.proto == kProtoUdp)) {
+      FlowEvent f;
+      f.ts = ts;
+      f.src = pkt.src;
+      f.dst = pkt.dst;
+      f.sport = pkt.sport;
+      f.dport = pkt.dport;
+      f.transport = pkt.proto == kProtoTcp ? Transport::tcp : Transport::udp;
+      f.ip_version = pkt.ip_version;
+      sink_.on_flow(f);
+    }
     return;
   }
   if (pkt.proto == kProtoTcp) {

@@ -55,12 +55,23 @@ struct UnansweredQuery {
   bool name_cut = false;
 };
 
+/// A packet to a watched port that carries no readable DNS (DNS over TLS on 853, DoQ): the
+/// start of a TCP connection (SYN) or any UDP datagram.
+struct FlowEvent {
+  Timestamp ts = 0;
+  IpAddr src, dst;
+  std::uint16_t sport = 0, dport = 0;
+  Transport transport = Transport::tcp;
+  std::uint8_t ip_version = 4;
+};
+
 /// Receives events from a Pipeline. Called on the pipeline's thread.
 class EventSink {
  public:
   virtual ~EventSink() = default;
   virtual void on_event(const DnsEvent& ev) = 0;
   virtual void on_unanswered(const UnansweredQuery& /*q*/) {}
+  virtual void on_flow(const FlowEvent& /*f*/) {}
   /// Packet time advanced to `now` (at most once per second of packet time, and at the end).
   virtual void on_tick(Timestamp /*now*/) {}
 };

@@ -22,6 +22,7 @@ namespace dnsvigil::sensor {
 /// Settings of the packet path.
 struct PipelineOptions {
   std::vector<std::uint16_t> dns_ports{53};  ///< UDP/TCP ports carrying DNS
+  std::vector<std::uint16_t> watch_ports{853};  ///< encrypted DNS: report connection attempts (FlowEvent)
   DefragLimits defrag;
   TcpLimits tcp;
   TransactionLimits transactions;
@@ -56,6 +57,7 @@ class Pipeline final : private TcpMessageSink {
   Counters c_;
   EventSink& sink_;
   std::bitset<65536> ports_;
+  std::bitset<65536> watch_;
   Timestamp tick_;
   DomainSplitter splitter_;
   Defragmenter defrag_;

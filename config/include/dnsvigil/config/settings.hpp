@@ -1,0 +1,69 @@
+// Every setting of dnsvigil in one aggregate. Defaults are the member initialisers here and in
+// the structs this aggregates; the schema (schema.hpp) binds YAML keys to these fields.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dnsvigil/detect/settings.hpp"
+#include "dnsvigil/sensor/pipeline.hpp"
+
+namespace dnsvigil::config {
+
+using sensor::kNanosPerSecond;
+using sensor::Timestamp;
+
+struct CaptureSettings {
+  std::vector<std::string> interfaces;      ///< live interfaces (-i adds to these)
+  std::uint64_t snaplen = 65535;
+  std::uint64_t buffer_size = 64u << 20;    ///< kernel ring per interface
+  bool promiscuous = true;
+  Timestamp timeout = 100 * 1'000'000;      ///< 100 ms: block hand-over latency
+  std::string filter;                       ///< BPF; empty = DNS ports + IP fragments
+};
+
+/// One syslog destination.
+struct SyslogSettings {
+  bool enabled = false;
+  std::string transport = "unix";           ///< unix, udp, tcp
+  std::string address = "/dev/log";         ///< socket path, or host:port
+  std::string format = "rfc5424";           ///< rfc5424, rfc3164
+  std::string facility = "local5";
+  std::string app_name = "dnsvigil";
+};
+
+struct OutputSettings {
+  std::string alerts_json;                  ///< path or "-"; empty = off (--alerts-json sets it)
+  std::string events_json;                  ///< path or "-"; every DNS message (--dump-json sets it)
+  SyslogSettings syslog;
+  std::uint64_t queue = 65536;              ///< alerts queued per output before drops
+  std::uint64_t rate_limit = 100;           ///< alerts per second per output (0 = unlimited)
+};
+
+struct MetricsSettings {
+  bool enabled = false;
+  std::string listen = "127.0.0.1:9853";
+};
+
+struct RunSettings {
+  std::string user = "dnsvigil";            ///< drop privileges to this user after opening captures
+  std::string log_level = "info";
+  Timestamp stats_interval = 300 * kNanosPerSecond;
+};
+
+struct Settings {
+  CaptureSettings capture;
+  sensor::PipelineOptions pipeline;
+  detect::DetectorSettings detectors;
+  OutputSettings outputs;
+  MetricsSettings metrics;
+  RunSettings run;
+  std::string role = "tap";                 ///< network.role, mapped into detectors.network.role
+  std::uint64_t workers = 1;
+
+  /// Derives fields that depend on others (role enum from its name). Called after loading.
+  void finalize();
+};
+
+}  // namespace dnsvigil::config

@@ -1,0 +1,244 @@
+#include "dnsvigil/config/schema.hpp"
+
+#include <array>
+
+namespace dnsvigil::config {
+
+namespace {
+
+constexpr std::string_view kRoles[] = {"tap", "recursive", "authoritative"};
+constexpr std::string_view kTransports[] = {"unix", "udp", "tcp"};
+constexpr std::string_view kFormats[] = {"rfc5424", "rfc3164"};
+constexpr std::string_view kFacilities[] = {"kern",   "user",   "mail",   "daemon", "auth",   "syslog",
+                                            "lpr",    "news",   "uucp",   "cron",   "authpriv", "ftp",
+                                            "local0", "local1", "local2", "local3", "local4", "local5",
+                                            "local6", "local7"};
+constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error"};
+
+constexpr double kDay = 86400;
+constexpr double kUnlimited = 0;
+
+// KEY(path, type, field, help, min, max[, choices]): `field` is an expression on `s`.
+#define KEY(path, type, field, ...) \
+  Key { path, Type::type, +[](Settings& s) -> auto& { return s.field; }, __VA_ARGS__ }
+
+// The keys every rule has.
+#define RULE_COMMON(rule)                                                                                   \
+  KEY("detectors." #rule ".enabled", boolean, detectors.rule.enabled, "Run this rule.", 0, 0),              \
+      KEY("detectors." #rule ".max_keys", uint, detectors.rule.max_keys,                                    \
+          "Keyed state entries this rule holds; the least recently used are evicted beyond.", 16, 16777216), \
+      KEY("detectors." #rule ".allowlist.clients", prefixes, detectors.rule.allow.clients,                  \
+          "Clients this rule ignores.", 0, 0),                                                              \
+      KEY("detectors." #rule ".allowlist.servers", prefixes, detectors.rule.allow.servers,                  \
+          "Servers this rule ignores.", 0, 0),                                                              \
+      KEY("detectors." #rule ".allowlist.domains", strings, detectors.rule.allow.domains,                   \
+          "Domains (and their subdomains) this rule ignores.", 0, 0)
+
+const Key kKeys[] = {
+    // capture
+    KEY("capture.interfaces", strings, capture.interfaces,
+        "Interfaces to capture on; -i on the command line replaces this list.", 0, 0),
+    KEY("capture.snaplen", uint, capture.snaplen, "Octets captured per packet.", 96, 262144),
+    KEY("capture.buffer_size", size, capture.buffer_size,
+        "Kernel ring buffer per interface (TPACKET_V3). Raise it when pcap_stats reports drops.", 1 << 20,
+        4294967295.0),
+    KEY("capture.promiscuous", boolean, capture.promiscuous, "Put interfaces in promiscuous mode (SPAN/tap ports).", 0,
+        0),
+    KEY("capture.timeout", duration, capture.timeout,
+        "Longest time the kernel holds a ring block before handing it over.", 0, 10),
+    KEY("capture.filter", string, capture.filter,
+        "BPF filter for live capture; empty means DNS ports plus IP fragments, with and without VLAN tags. A filter "
+        "on the command line wins.",
+        0, 0),
+    KEY("capture.dns_ports", ports, pipeline.dns_ports, "UDP and TCP ports decoded as DNS.", 0, 0),
+    KEY("capture.watch_ports", ports, pipeline.watch_ports,
+        "Ports of encrypted DNS (DoT 853, DoQ) whose connection attempts are reported to the rules.", 0, 0),
+    // reassembly
+    KEY("reassembly.ip.max_datagrams", uint, pipeline.defrag.max_datagrams,
+        "Incomplete fragmented datagrams held at once (oldest evicted beyond).", 16, 16777216),
+    KEY("reassembly.ip.max_bytes", size, pipeline.defrag.max_bytes, "Octets held in incomplete datagrams.", 65536,
+        17179869184.0),
+    KEY("reassembly.ip.timeout", duration, pipeline.defrag.timeout,
+        "An incomplete datagram is dropped after this much packet time (Linux ipfrag_time is 30 s).", 1, 300),
+    KEY("reassembly.tcp.max_flows", uint, pipeline.tcp.max_flows,
+        "TCP stream directions tracked at once (least recently used evicted beyond).", 16, 67108864),
+    KEY("reassembly.tcp.max_flow_bytes", size, pipeline.tcp.max_flow_bytes,
+        "Octets buffered per stream direction (partial messages and out-of-order segments).", 65536,
+        268435456),
+    KEY("reassembly.tcp.max_total_bytes", size, pipeline.tcp.max_total_bytes, "Octets buffered in all TCP streams.",
+        1 << 20, 17179869184.0),
+    KEY("reassembly.tcp.idle_timeout", duration, pipeline.tcp.idle_timeout,
+        "A stream with no segment for this much packet time is closed.", 1, 3600),
+    // transactions
+    KEY("transactions.max_pending", uint, pipeline.transactions.max_pending,
+        "Queries remembered while waiting for their response.", 16, 67108864),
+    KEY("transactions.timeout", duration, pipeline.transactions.timeout,
+        "A query without a response after this much packet time is reported unanswered.", 0.1, 300),
+    // names
+    KEY("names.public_suffix_list", string, pipeline.psl_file,
+        "Public Suffix List file (.dat or .dafsa) used to find registered domains; empty means the system list "
+        "(Debian package publicsuffix).",
+        0, 0),
+    // network policy
+    KEY("network.internal", prefixes, detectors.network.internal, "Internal address space.", 0, 0),
+    KEY("network.resolvers", prefixes, detectors.network.resolvers,
+        "Sanctioned recursive resolvers; their upstream traffic is normal. Empty: servers answering several internal "
+        "clients are learned as resolvers, and every internal server counts as sanctioned.",
+        0, 0),
+    KEY("network.secondaries", prefixes, detectors.network.secondaries, "Hosts allowed to request zone transfers.", 0,
+        0),
+    KEY("network.mail_servers", prefixes, detectors.network.mail_servers,
+        "Client role mail server: MX/TXT/_dmarc/DKIM lookups are their job (recon_sweep ignores them).", 0, 0),
+    KEY("network.scanners", prefixes, detectors.network.scanners,
+        "Client role authorised scanner: exempt from zone_transfer, enumeration and recon_sweep.", 0, 0),
+    KEY("network.monitored_zones", strings, detectors.network.monitored_zones,
+        "Zones this site serves; enables zone-wide views (enumeration across all clients).", 0, 0),
+    KEY("network.role", choice, role, "Where the sensor sits: tap (SPAN/tap port), recursive or authoritative server.",
+        0, 0, kRoles),
+    // detectors, shared
+    KEY("detectors.suppression", duration, detectors.suppression,
+        "One alert per (rule, key) per period; later triggers fold into a summary at its end.", 0, 7 * kDay),
+    KEY("detectors.samples", uint, detectors.samples, "Sample names attached to an alert.", 0, 50),
+    KEY("detectors.suppression_keys", uint, detectors.suppression_keys,
+        "(rule, key) pairs under suppression at once.", 16, 16777216),
+    KEY("detectors.allowlist.clients", prefixes, detectors.allow.clients, "Clients every rule ignores.", 0, 0),
+    KEY("detectors.allowlist.servers", prefixes, detectors.allow.servers, "Servers every rule ignores.", 0, 0),
+    KEY("detectors.allowlist.domains", strings, detectors.allow.domains,
+        "Domains (and their subdomains) every rule ignores.", 0, 0),
+    // zone_transfer
+    RULE_COMMON(zone_transfer),
+    KEY("detectors.zone_transfer.any_sweep", uint, detectors.zone_transfer.any_sweep,
+        "ANY queries by one client in 10 min that make a sweep (a single ANY is common).", 1, 1000000),
+    KEY("detectors.zone_transfer.transfer_idle", duration, detectors.zone_transfer.transfer_idle,
+        "A transfer with no new message for this long is reported with what was seen.", 1, 3600),
+    // enumeration
+    RULE_COMMON(enumeration),
+    KEY("detectors.enumeration.distinct_10m", uint, detectors.enumeration.distinct_10m,
+        "Distinct names under one domain in 10 min that alert when mostly NXDOMAIN.", 2, 10000000),
+    KEY("detectors.enumeration.nxdomain_ratio", real, detectors.enumeration.nxdomain_ratio,
+        "NXDOMAIN share of answers for the 10-minute trigger.", 0, 1),
+    KEY("detectors.enumeration.distinct_1h", uint, detectors.enumeration.distinct_1h,
+        "Distinct names under one domain in 1 h (the Sentinel rule's threshold).", 2, 10000000),
+    KEY("detectors.enumeration.distinct_any", uint, detectors.enumeration.distinct_any,
+        "Distinct names under one domain in 1 h that alert at high severity.", 2, 10000000),
+    KEY("detectors.enumeration.nxdomain_burst", uint, detectors.enumeration.nxdomain_burst,
+        "NXDOMAIN answers to one client in 5 min, any domain.", 2, 10000000),
+    KEY("detectors.enumeration.zone_nxdomain_1h", uint, detectors.enumeration.zone_nxdomain_1h,
+        "Distinct NXDOMAIN names under a monitored zone in 1 h from all clients.", 2, 100000000),
+    KEY("detectors.enumeration.resolver_factor", real, detectors.enumeration.resolver_factor,
+        "Thresholds are multiplied by this for clients that are resolvers.", 1, 1000),
+    KEY("detectors.enumeration.sketch_pool", uint, detectors.enumeration.sketch_pool,
+        "HyperLogLog sketches (1 KiB each) for keys past 12 distinct names.", 16, 16777216),
+    // recon_sweep
+    RULE_COMMON(recon_sweep),
+    KEY("detectors.recon_sweep.qtypes_10m", uint, detectors.recon_sweep.qtypes_10m,
+        "Distinct reconnaissance record types for one domain in 10 min.", 1, 9),
+    KEY("detectors.recon_sweep.names_10m", uint, detectors.recon_sweep.names_10m,
+        "Distinct reconnaissance names (_dmarc, _domainkey, autodiscover, ...) for one domain in 10 min.", 1, 10),
+    KEY("detectors.recon_sweep.domains_10m", uint, detectors.recon_sweep.domains_10m,
+        "Registered domains swept for TXT/MX/_dmarc by one client in 10 min.", 2, 10000000),
+    KEY("detectors.recon_sweep.sketch_pool", uint, detectors.recon_sweep.sketch_pool,
+        "HyperLogLog sketches for the multi-domain count.", 16, 16777216),
+    // rogue_resolver
+    RULE_COMMON(rogue_resolver),
+    KEY("detectors.rogue_resolver.aggregate_servers", uint, detectors.rogue_resolver.aggregate_servers,
+        "Distinct unsanctioned servers used by one client that raise one aggregated alert.", 2, 8),
+    KEY("detectors.rogue_resolver.period", duration, detectors.rogue_resolver.period,
+        "One alert per (client, server) per period.", 60, 30 * kDay),
+    KEY("detectors.rogue_resolver.private_servers", boolean, detectors.rogue_resolver.private_servers,
+        "Also report unsanctioned servers in RFC 1918 / ULA / internal space.", 0, 0),
+    KEY("detectors.rogue_resolver.ports", ports, detectors.rogue_resolver.ports,
+        "Server ports that count as DNS (53; 853 is DNS over TLS).", 0, 0),
+    KEY("detectors.rogue_resolver.learn_min_clients", uint, detectors.rogue_resolver.learn_min_clients,
+        "Without network.resolvers: internal clients a server must answer to be learned as a resolver.", 1, 1000),
+    // tunneling
+    RULE_COMMON(tunneling),
+    KEY("detectors.tunneling.min_encoded_label", uint, detectors.tunneling.min_encoded_label,
+        "A label at least this long with high entropy looks encoded.", 4, 63),
+    KEY("detectors.tunneling.min_entropy", real, detectors.tunneling.min_entropy,
+        "Normalised entropy H / log2(min(length, 64)) of such a label.", 0, 1),
+    KEY("detectors.tunneling.suspicious_10m", uint, detectors.tunneling.suspicious_10m,
+        "Encoded-looking names under one domain from one client in 10 min.", 1, 10000000),
+    KEY("detectors.tunneling.info_bytes_1h", size, detectors.tunneling.info_bytes_1h,
+        "Octets of distinct subdomains under one domain from one client in 1 h.", 64, 1073741824),
+    KEY("detectors.tunneling.txt_null_per_min", uint, detectors.tunneling.txt_null_per_min,
+        "TXT/NULL queries under one domain from one client in one minute.", 1, 10000000),
+    KEY("detectors.tunneling.seed_rule", boolean, detectors.tunneling.seed_rule,
+        "Also run the Elastic ES|QL tunnelling rule of the reference page (per client, 24 h).", 0, 0),
+    KEY("detectors.tunneling.seed_queries", uint, detectors.tunneling.seed_queries,
+        "Seed rule: long queries per client (query_count >).", 1, 10000000),
+    KEY("detectors.tunneling.seed_unique", uint, detectors.tunneling.seed_unique,
+        "Seed rule: unique names (unique_subdomains >).", 1, 10000000),
+    KEY("detectors.tunneling.seed_avg_length", real, detectors.tunneling.seed_avg_length,
+        "Seed rule: average name length (avg_domain_length >).", 1, 255),
+    KEY("detectors.tunneling.seed_min_length", uint, detectors.tunneling.seed_min_length,
+        "Seed rule: a query counts when its name is longer than this ...", 1, 255),
+    KEY("detectors.tunneling.seed_min_labels", uint, detectors.tunneling.seed_min_labels,
+        "... or has more labels than this.", 1, 127),
+    KEY("detectors.tunneling.sketch_pool", uint, detectors.tunneling.sketch_pool,
+        "HyperLogLog sketches for unique-name counts.", 16, 16777216),
+    // beaconing
+    RULE_COMMON(beaconing),
+    KEY("detectors.beaconing.min_lookups", uint, detectors.beaconing.min_lookups, "Lookups before a key is scored.", 4,
+        24),
+    KEY("detectors.beaconing.min_score", real, detectors.beaconing.min_score,
+        "Regularity score (0..1) that alerts: 0.8 x (1 - MAD/median / 0.7) + 0.2 x (1 - |Bowley skew|).", 0, 1),
+    KEY("detectors.beaconing.min_interval", duration, detectors.beaconing.min_interval,
+        "Shortest median interval scored.", 0.1, kDay),
+    KEY("detectors.beaconing.max_interval", duration, detectors.beaconing.max_interval,
+        "Longest median interval scored.", 1, 7 * kDay),
+    KEY("detectors.beaconing.burst", duration, detectors.beaconing.burst,
+        "Lookups closer than this count as one (A and AAAA of one resolution).", 0, 60),
+    KEY("detectors.beaconing.popular_clients", uint, detectors.beaconing.popular_clients,
+        "Domains looked up by this many clients are not scored.", 2, 10000000),
+    // outputs
+    KEY("outputs.alerts_json", string, outputs.alerts_json,
+        "Alerts as ECS JSON lines to this file ('-' = standard output); --alerts-json overrides.", 0, 0),
+    KEY("outputs.events_json", string, outputs.events_json,
+        "Every DNS message as an ECS JSON line to this file ('-' = standard output); --dump-json overrides.", 0, 0),
+    KEY("outputs.syslog.enabled", boolean, outputs.syslog.enabled, "Send alerts to syslog.", 0, 0),
+    KEY("outputs.syslog.transport", choice, outputs.syslog.transport,
+        "unix (local socket), udp, or tcp (RFC 6587 octet counting).", 0, 0, kTransports),
+    KEY("outputs.syslog.address", string, outputs.syslog.address, "Socket path (unix) or host:port (udp, tcp).", 0,
+        0),
+    KEY("outputs.syslog.format", choice, outputs.syslog.format,
+        "rfc5424 (alert in structured data) or rfc3164 (BSD syslog).", 0, 0, kFormats),
+    KEY("outputs.syslog.facility", choice, outputs.syslog.facility, "Syslog facility.", 0, 0, kFacilities),
+    KEY("outputs.syslog.app_name", string, outputs.syslog.app_name, "APP-NAME / tag.", 0, 0),
+    KEY("outputs.queue", uint, outputs.queue,
+        "Alerts queued per output; when a receiver is slow or down, newer alerts beyond are dropped and counted.", 16,
+        16777216),
+    KEY("outputs.rate_limit", uint, outputs.rate_limit,
+        "Alerts per second per output; excess is counted and summarised (0 = unlimited).", kUnlimited, 1000000),
+    // metrics
+    KEY("metrics.enabled", boolean, metrics.enabled, "Serve Prometheus metrics over HTTP.", 0, 0),
+    KEY("metrics.listen", string, metrics.listen, "Address and port of the metrics endpoint (keep it on loopback).", 0,
+        0),
+    // run
+    KEY("run.user", string, run.user,
+        "Drop to this user after opening captures (no capabilities kept); empty keeps the current user.", 0, 0),
+    KEY("run.log_level", choice, run.log_level, "Log level.", 0, 0, kLevels),
+    KEY("run.stats_interval", duration, run.stats_interval, "Live capture: a stats line in the log this often.", 1,
+        kDay),
+    KEY("workers", uint, workers, "Worker threads; packets are sharded by client address (see -j).", 1, 64),
+};
+
+#undef RULE_COMMON
+#undef KEY
+
+}  // namespace
+
+std::span<const Key> schema() { return kKeys; }
+
+const Key* find_key(std::string_view path) {
+  for (const Key& k : kKeys)
+    if (k.path == path) return &k;
+  return nullptr;
+}
+
+void Settings::finalize() {
+  for (std::size_t i = 0; i < std::size(kRoles); ++i)
+    if (role == kRoles[i]) detectors.network.role = static_cast<detect::Role>(i);
+}
+
+}  // namespace dnsvigil::config

@@ -1,0 +1,63 @@
+// The detection engine: feeds events to every enabled rule, learns resolvers, and applies
+// alert hygiene (one alert per (rule, key) per suppression period, then a summary).
+#pragma once
+
+#include <memory>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "dnsvigil/detect/alert.hpp"
+#include "dnsvigil/detect/detector.hpp"
+#include "dnsvigil/detect/policy.hpp"
+#include "dnsvigil/detect/settings.hpp"
+#include "dnsvigil/sensor/event.hpp"
+#include "dnsvigil/sensor/table.hpp"
+
+namespace dnsvigil::detect {
+
+class Engine final : public sensor::EventSink, private Raiser {
+ public:
+  Engine(const DetectorSettings& settings, AlertSink& out);
+  ~Engine() override;
+
+  void on_event(const sensor::DnsEvent& ev) override;
+  void on_unanswered(const sensor::UnansweredQuery& q) override;
+  void on_flow(const sensor::FlowEvent& f) override;
+  void on_tick(sensor::Timestamp now) override;
+  /// End of input: emits pending summaries.
+  void finish();
+
+  [[nodiscard]] std::vector<DetectorStats> stats() const;
+  [[nodiscard]] const Policy& policy() const noexcept { return policy_; }
+  [[nodiscard]] std::uint64_t alerts() const noexcept { return alerts_; }
+  [[nodiscard]] std::uint64_t suppressed() const noexcept { return suppressed_; }
+  [[nodiscard]] std::size_t rule_count() const noexcept { return detectors_.size(); }
+
+ private:
+  void raise(Alert&& a, std::uint64_t key, Timestamp period) override;
+  void flush_summaries(Timestamp until);
+
+  struct SupKey {
+    std::uint64_t key;
+  };
+  struct SupState {
+    std::uint64_t count;
+  };
+
+  using SupTable = sensor::LruTable<SupKey, SupState>;
+  /// One table per suppression period in use, so each expires in first-alert order.
+  SupTable& table_for(Timestamp period);
+  void end_period(SupTable::Entry& e);
+
+  DetectorSettings settings_;
+  Policy policy_;
+  AlertSink& out_;
+  std::vector<std::unique_ptr<Detector>> detectors_;
+  std::vector<std::pair<Timestamp, std::unique_ptr<SupTable>>> suppress_;
+  std::unordered_map<std::uint64_t, Alert> latest_;  // newest suppressed alert per key, for its summary
+  Timestamp now_ = 0;
+  std::uint64_t alerts_ = 0, suppressed_ = 0;
+};
+
+}  // namespace dnsvigil::detect

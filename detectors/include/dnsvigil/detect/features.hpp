@@ -1,0 +1,27 @@
+// Per-query name features for tunnelling and DGA-like detection.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace dnsvigil::detect {
+
+struct NameFeatures {
+  std::uint16_t length = 0;           ///< presentation length of the whole name
+  std::uint16_t subdomain_length = 0; ///< length of the part before the registered domain
+  std::uint8_t labels = 0;            ///< labels of the whole name
+  std::uint8_t longest_label = 0;     ///< longest label of the subdomain (octets in presentation)
+  double entropy = 0;                 ///< normalised Shannon entropy of the subdomain characters
+  bool hex = false;                   ///< subdomain (dots aside) is hexadecimal only
+  bool base32 = false;                ///< [a-z2-7] only, with digits present
+  bool non_ldh = false;               ///< escaped octets or characters outside letters, digits, '-', '_'
+};
+
+/// Computes features of `lower` (lower case presentation form) whose subdomain is `sub`.
+[[nodiscard]] NameFeatures name_features(std::string_view lower, std::string_view sub, std::uint8_t labels) noexcept;
+
+/// Shannon entropy of the characters of `s` divided by log2(min(|s|, 64)), in [0, 1]: raw
+/// entropy cannot exceed log2(|s|), so a fixed cut-off would treat short labels unfairly.
+[[nodiscard]] double normalised_entropy(std::string_view s) noexcept;
+
+}  // namespace dnsvigil::detect

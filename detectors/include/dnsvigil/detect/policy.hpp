@@ -1,0 +1,91 @@
+// The network policy at run time: who is internal, which resolvers and secondaries are
+// sanctioned, client roles, allowlists, and resolvers learned from traffic.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dnsvigil/detect/settings.hpp"
+#include "dnsvigil/sensor/addr.hpp"
+#include "dnsvigil/sensor/event.hpp"
+#include "dnsvigil/sensor/table.hpp"
+
+namespace dnsvigil::detect {
+
+using sensor::IpAddr;
+
+/// Prefix list with the vector's contents; linear scan (policy lists are short).
+class Prefixes {
+ public:
+  Prefixes() = default;
+  explicit Prefixes(const std::vector<sensor::Prefix>& v) : v_(v) {}
+  [[nodiscard]] bool contains(const IpAddr& a) const noexcept {
+    for (const auto& p : v_)
+      if (p.contains(a)) return true;
+    return false;
+  }
+  [[nodiscard]] bool empty() const noexcept { return v_.empty(); }
+
+ private:
+  std::vector<sensor::Prefix> v_;
+};
+
+/// Domain allowlist: exact registered domains and their subdomains.
+class DomainList {
+ public:
+  DomainList() = default;
+  explicit DomainList(const std::vector<std::string>& v);
+  /// True when `name` (lower case, no trailing dot) equals an entry or ends with ".entry".
+  [[nodiscard]] bool matches(std::string_view name) const noexcept;
+  [[nodiscard]] bool empty() const noexcept { return v_.empty(); }
+
+ private:
+  std::vector<std::string> v_;
+};
+
+/// Allowlist compiled for matching.
+struct AllowMatcher {
+  Prefixes clients, servers;
+  DomainList domains;
+  AllowMatcher() = default;
+  explicit AllowMatcher(const Allowlist& a) : clients(a.clients), servers(a.servers), domains(a.domains) {}
+  /// True when the event's client, server or question's registered domain is allowed.
+  [[nodiscard]] bool allows(const sensor::DnsEvent& ev) const noexcept;
+};
+
+class Policy {
+ public:
+  explicit Policy(const DetectorSettings& s);
+  ~Policy();
+
+  [[nodiscard]] bool internal(const IpAddr& a) const noexcept { return internal_.contains(a); }
+  /// A configured resolver, or (when none is configured) one learned from traffic.
+  [[nodiscard]] bool resolver(const IpAddr& a) const noexcept;
+  [[nodiscard]] bool configured_resolver(const IpAddr& a) const noexcept { return resolvers_.contains(a); }
+  [[nodiscard]] bool resolvers_configured() const noexcept { return !resolvers_.empty(); }
+  [[nodiscard]] bool secondary(const IpAddr& a) const noexcept { return secondaries_.contains(a); }
+  [[nodiscard]] bool mail_server(const IpAddr& a) const noexcept { return mail_.contains(a); }
+  [[nodiscard]] bool scanner(const IpAddr& a) const noexcept { return scanners_.contains(a); }
+  [[nodiscard]] Role role() const noexcept { return role_; }
+  /// True when `name` is inside a monitored zone.
+  [[nodiscard]] bool monitored(std::string_view name) const noexcept { return zones_.matches(name); }
+  /// The global allowlist.
+  [[nodiscard]] const AllowMatcher& allow() const noexcept { return allow_; }
+
+  /// Learns resolvers: internal servers answering several distinct internal clients.
+  void observe(const sensor::DnsEvent& ev) noexcept;
+  [[nodiscard]] std::size_t learned_resolvers() const noexcept;
+
+ private:
+  struct Learned;
+  Prefixes internal_, resolvers_, secondaries_, mail_, scanners_;
+  DomainList zones_;
+  AllowMatcher allow_;
+  Role role_;
+  std::uint64_t learn_min_clients_;
+  std::unique_ptr<Learned> learned_;
+};
+
+}  // namespace dnsvigil::detect

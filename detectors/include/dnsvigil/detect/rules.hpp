@@ -1,0 +1,25 @@
+// Factories of the rules (one translation unit per rule under src/rules/).
+#pragma once
+
+#include <memory>
+
+#include "dnsvigil/detect/detector.hpp"
+#include "dnsvigil/detect/settings.hpp"
+
+namespace dnsvigil::detect::rules {
+
+const RuleInfo& zone_transfer_info();
+const RuleInfo& enumeration_info();
+const RuleInfo& recon_sweep_info();
+const RuleInfo& rogue_resolver_info();
+const RuleInfo& tunneling_info();
+const RuleInfo& beaconing_info();
+
+std::unique_ptr<Detector> make_zone_transfer(const ZoneTransferSettings& s);
+std::unique_ptr<Detector> make_enumeration(const EnumerationSettings& s);
+std::unique_ptr<Detector> make_recon_sweep(const ReconSweepSettings& s);
+std::unique_ptr<Detector> make_rogue_resolver(const RogueResolverSettings& s);
+std::unique_ptr<Detector> make_tunneling(const TunnelingSettings& s);
+std::unique_ptr<Detector> make_beaconing(const BeaconingSettings& s);
+
+}  // namespace dnsvigil::detect::rules

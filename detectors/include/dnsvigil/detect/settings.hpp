@@ -1,0 +1,128 @@
+// Detector settings with their documented defaults. The config schema (config/) binds each
+// field to a YAML key; the defaults written here are the ones docs/configuration.md shows.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "dnsvigil/sensor/addr.hpp"
+#include "dnsvigil/sensor/time.hpp"
+
+namespace dnsvigil::detect {
+
+using sensor::kNanosPerSecond;
+using sensor::Timestamp;
+
+inline constexpr Timestamp kMinute = 60 * kNanosPerSecond;
+inline constexpr Timestamp kHour = 60 * kMinute;
+
+/// Where the sensor sits; changes defaults that depend on the view.
+enum class Role : std::uint8_t { tap, recursive, authoritative };
+
+/// Allowlists that every rule honours, plus each rule's own.
+struct Allowlist {
+  std::vector<sensor::Prefix> clients;
+  std::vector<sensor::Prefix> servers;
+  std::vector<std::string> domains;  ///< registered domains or suffixes; "example.com" also covers "a.example.com"
+};
+
+/// Settings shared by all rules.
+struct CommonSettings {
+  bool enabled = true;
+  Allowlist allow;
+  std::uint64_t max_keys = 65536;  ///< keyed state entries (LRU beyond)
+};
+
+struct ZoneTransferSettings : CommonSettings {
+  std::uint64_t any_sweep = 5;             ///< ANY queries by one client in 10 min that make a sweep
+  Timestamp transfer_idle = 30 * kNanosPerSecond;  ///< a transfer with no message for this long is finished
+};
+
+struct EnumerationSettings : CommonSettings {
+  std::uint64_t distinct_10m = 30;         ///< with nxdomain_ratio: names under one domain in 10 min
+  double nxdomain_ratio = 0.5;             ///< ... of which at least this share NXDOMAIN
+  std::uint64_t distinct_1h = 100;         ///< names in 1 h (the Sentinel rule's "> 100 per hour")
+  std::uint64_t distinct_any = 300;        ///< names in 1 h whatever the rcodes
+  std::uint64_t nxdomain_burst = 50;       ///< NXDOMAIN answers to one client in 5 min
+  std::uint64_t zone_nxdomain_1h = 500;    ///< distinct NXDOMAIN names under a monitored zone in 1 h, all clients
+  double resolver_factor = 10.0;           ///< thresholds multiply by this for resolver clients
+  std::uint64_t sketch_pool = 16384;       ///< HyperLogLog sketches (1 KiB each)
+};
+
+struct ReconSweepSettings : CommonSettings {
+  std::uint64_t qtypes_10m = 4;            ///< distinct recon qtypes (MX TXT NS SOA SRV CAA DNSKEY ANY SPF)
+  std::uint64_t names_10m = 3;             ///< distinct recon names (_dmarc, _domainkey, _spf, ...)
+  std::uint64_t domains_10m = 20;          ///< registered domains swept for TXT/MX/_dmarc by one client
+  std::uint64_t sketch_pool = 4096;
+};
+
+struct RogueResolverSettings : CommonSettings {
+  std::uint64_t aggregate_servers = 3;     ///< distinct rogue servers that make one aggregated alert
+  Timestamp period = 24 * kHour;           ///< one alert per (client, server) per period
+  bool private_servers = false;            ///< also report RFC 1918 / ULA servers that are not sanctioned
+  std::vector<std::uint16_t> ports{53, 853};
+  std::uint64_t learn_min_clients = 3;     ///< internal clients a server must answer to be learned as a resolver
+};
+
+/// Registered domains known to encode data in names for benign reasons (AV/EDR cloud lookups,
+/// DNS blocklists, CDNs, cloud endpoints); the tunneling rule ignores them by default.
+[[nodiscard]] std::vector<std::string> default_benign_encoders();
+
+struct TunnelingSettings : CommonSettings {
+  TunnelingSettings() { allow.domains = default_benign_encoders(); }
+  // Per query.
+  std::uint64_t min_encoded_label = 16;    ///< a label this long can carry encoded data
+  double min_entropy = 0.75;               ///< normalised entropy H / log2(min(len, 64)) of such a label
+  // Per (client, registered domain).
+  std::uint64_t suspicious_10m = 10;       ///< encoded-looking names in 10 min
+  std::uint64_t info_bytes_1h = 4096;      ///< octets of distinct subdomains in 1 h
+  std::uint64_t txt_null_per_min = 50;     ///< TXT/NULL queries in one minute
+  // The seed rule (Elastic ES|QL) per client over 24 h.
+  bool seed_rule = true;
+  std::uint64_t seed_queries = 20, seed_unique = 10;
+  double seed_avg_length = 40;
+  std::uint64_t seed_min_length = 50, seed_min_labels = 5;
+  std::uint64_t sketch_pool = 16384;
+};
+
+struct BeaconingSettings : CommonSettings {
+  std::uint64_t min_lookups = 10;          ///< lookups before a key is scored
+  double min_score = 0.7;                  ///< 0..1, RITA-style regularity score
+  Timestamp min_interval = 2 * kNanosPerSecond;
+  Timestamp max_interval = 2 * kHour;
+  Timestamp burst = kNanosPerSecond;       ///< lookups closer than this are one lookup (A + AAAA)
+  std::uint64_t popular_clients = 20;      ///< domains queried by this many clients are not scored
+};
+
+/// Parses prefixes that are known to be valid (defaults written in code).
+[[nodiscard]] std::vector<sensor::Prefix> prefixes(std::initializer_list<const char*> texts);
+
+/// Network policy (YAML `network:`).
+struct NetworkPolicySettings {
+  /// Internal address space: RFC 1918 and IPv6 ULA.
+  std::vector<sensor::Prefix> internal = prefixes({"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"});
+  std::vector<sensor::Prefix> resolvers;    ///< sanctioned recursive resolvers
+  std::vector<sensor::Prefix> secondaries;  ///< allowed to transfer zones
+  std::vector<sensor::Prefix> mail_servers; ///< client role: mail servers (expected to sweep MX/TXT)
+  std::vector<sensor::Prefix> scanners;     ///< client role: authorised scanners (exempt from recon rules)
+  std::vector<std::string> monitored_zones; ///< zones this site serves (zone-wide views)
+  Role role = Role::tap;
+};
+
+struct DetectorSettings {
+  NetworkPolicySettings network;
+  Allowlist allow;                          ///< honoured by every rule
+  Timestamp suppression = 30 * kMinute;     ///< one alert per (rule, key) per period, then a summary
+  std::uint64_t samples = 5;                ///< sample names per alert
+  std::uint64_t suppression_keys = 65536;
+  ZoneTransferSettings zone_transfer;
+  EnumerationSettings enumeration;
+  ReconSweepSettings recon_sweep;
+  RogueResolverSettings rogue_resolver;
+  TunnelingSettings tunneling;
+  BeaconingSettings beaconing;
+};
+
+}  // namespace dnsvigil::detect

@@ -1,0 +1,181 @@
+// Counting under attack: distinct counts that start exact and upgrade to a HyperLogLog sketch,
+// and a count-min pre-filter that decides which keys earn full state.
+#pragma once
+
+#include <array>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace dnsvigil::detect {
+
+/// HyperLogLog (Flajolet, Fusy, Gandouet, Meunier 2007) with 2^P one-octet registers and the
+/// linear-counting correction for small cardinalities. Standard error about 1.04 / sqrt(2^P).
+template <unsigned P>
+struct Hll {
+  static constexpr std::size_t kRegisters = std::size_t{1} << P;
+  std::array<std::uint8_t, kRegisters> reg{};
+
+  /// Adds a hashed item; returns true when a register changed (the estimate may have moved).
+  bool add(std::uint64_t h) noexcept {
+    const std::size_t idx = h >> (64 - P);
+    // Rank of the first 1 bit in the remaining 64-P bits (a sentinel bit bounds it).
+    const std::uint64_t w = (h << P) | (std::uint64_t{1} << (P - 1));
+    const auto rank = static_cast<std::uint8_t>(std::countl_zero(w) + 1);
+    if (rank <= reg[idx]) return false;
+    reg[idx] = rank;
+    return true;
+  }
+  void merge(const Hll& o) noexcept {
+    for (std::size_t i = 0; i < kRegisters; ++i)
+      if (o.reg[i] > reg[i]) reg[i] = o.reg[i];
+  }
+  void clear() noexcept { reg.fill(0); }
+  [[nodiscard]] double estimate() const noexcept {
+    const double m = static_cast<double>(kRegisters);
+    double sum = 0;
+    std::size_t zeros = 0;
+    for (const std::uint8_t r : reg) {
+      sum += std::ldexp(1.0, -static_cast<int>(r));
+      zeros += r == 0;
+    }
+    const double alpha = 0.7213 / (1.0 + 1.079 / m);
+    const double e = alpha * m * m / sum;
+    if (e <= 2.5 * m && zeros != 0) return m * std::log(m / static_cast<double>(zeros));
+    return e;
+  }
+};
+
+/// Precision used for per-key distinct counts: 1024 registers (1 KiB), about 3 % error.
+using Sketch = Hll<10>;
+
+/// A pool of sketches shared by the keys of one detector. Handles are 1-based (0 = none).
+/// The pool has a fixed capacity; when it is exhausted, counts stay exact-but-saturated and the
+/// exhaustion is counted, so memory never grows past the cap.
+class SketchPool {
+ public:
+  explicit SketchPool(std::size_t capacity) : capacity_(capacity) {}
+  /// A cleared sketch, or 0 when the pool is exhausted.
+  [[nodiscard]] std::uint32_t acquire() {
+    if (!free_.empty()) {
+      const std::uint32_t h = free_.back();
+      free_.pop_back();
+      sketches_[h - 1].clear();
+      return h;
+    }
+    if (sketches_.size() >= capacity_) {
+      ++exhausted_;
+      return 0;
+    }
+    sketches_.emplace_back();
+    return static_cast<std::uint32_t>(sketches_.size());
+  }
+  void release(std::uint32_t h) {
+    if (h != 0) free_.push_back(h);
+  }
+  [[nodiscard]] Sketch& get(std::uint32_t h) noexcept { return sketches_[h - 1]; }
+  [[nodiscard]] const Sketch& get(std::uint32_t h) const noexcept { return sketches_[h - 1]; }
+  [[nodiscard]] std::size_t in_use() const noexcept { return sketches_.size() - free_.size(); }
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] std::uint64_t exhausted() const noexcept { return exhausted_; }
+  [[nodiscard]] std::size_t bytes() const noexcept { return sketches_.capacity() * sizeof(Sketch); }
+
+ private:
+  std::size_t capacity_;
+  std::vector<Sketch> sketches_;
+  std::vector<std::uint32_t> free_;
+  std::uint64_t exhausted_ = 0;
+};
+
+/// Distinct count of 64-bit item hashes: exact for up to kExact items (32-bit fingerprints),
+/// then a Sketch from a SketchPool. Trivially copyable, so it can live in an LruTable value;
+/// the owner must call release() before dropping it.
+struct Distinct {
+  static constexpr std::size_t kExact = 12;
+  std::uint32_t fp[kExact];
+  std::uint32_t sketch;   // 0 while exact
+  std::uint8_t n;         // exact items held
+  bool saturated;         // the pool was exhausted: the count is a lower bound
+
+  /// Adds an item; returns true when it was new (always true once sketched).
+  bool add(std::uint64_t h, SketchPool& pool) {
+    if (sketch != 0) {
+      pool.get(sketch).add(h);
+      return true;
+    }
+    const auto f = static_cast<std::uint32_t>(h ^ (h >> 32));
+    for (std::uint8_t i = 0; i < n; ++i)
+      if (fp[i] == f) return false;
+    if (n < kExact) {
+      fp[n++] = f;
+      return true;
+    }
+    sketch = pool.acquire();
+    if (sketch == 0) {
+      saturated = true;
+      return false;
+    }
+    // Re-hash the fingerprints into the sketch: a fingerprint is a fine 32-bit hash, spread
+    // to 64 bits by a multiplication (Fibonacci hashing).
+    Sketch& s = pool.get(sketch);
+    for (std::uint8_t i = 0; i < n; ++i) s.add(spread(fp[i]));
+    s.add(spread(f));
+    return true;
+  }
+  [[nodiscard]] double estimate(const SketchPool& pool) const noexcept {
+    return sketch != 0 ? pool.get(sketch).estimate() : n;
+  }
+  /// Folds this set into `acc` (for unions across buckets).
+  void merge_into(Sketch& acc, const SketchPool& pool) const noexcept {
+    if (sketch != 0) {
+      acc.merge(pool.get(sketch));
+    } else {
+      for (std::uint8_t i = 0; i < n; ++i) acc.add(spread(fp[i]));
+    }
+  }
+  void release(SketchPool& pool) noexcept {
+    pool.release(sketch);
+    sketch = 0;
+    n = 0;
+    saturated = false;
+  }
+  static constexpr std::uint64_t spread(std::uint32_t f) noexcept { return std::uint64_t{f} * 0x9E3779B97F4A7C15ULL; }
+};
+
+/// Count-min sketch of key hashes (Cormode & Muthukrishnan 2005), 4 rows of 2^16 saturating
+/// 16-bit counters (512 KiB), halved every decay period: a cheap gate in front of per-key
+/// state, so that floods of keys seen once or twice never allocate state.
+class CountMin {
+ public:
+  CountMin() : rows_(kRows * kWidth, 0) {}
+  /// Adds one occurrence and returns the new estimate.
+  std::uint16_t add(std::uint64_t h) noexcept {
+    std::uint16_t est = 0xFFFF;
+    for (std::size_t r = 0; r < kRows; ++r) {
+      std::uint16_t& c = rows_[r * kWidth + ((h >> (r * 16)) & (kWidth - 1))];
+      if (c != 0xFFFF) ++c;
+      if (c < est) est = c;
+    }
+    return est;
+  }
+  [[nodiscard]] std::uint16_t get(std::uint64_t h) const noexcept {
+    std::uint16_t est = 0xFFFF;
+    for (std::size_t r = 0; r < kRows; ++r) {
+      const std::uint16_t c = rows_[r * kWidth + ((h >> (r * 16)) & (kWidth - 1))];
+      if (c < est) est = c;
+    }
+    return est;
+  }
+  /// Halves every counter (exponential decay of old traffic).
+  void decay() noexcept {
+    for (auto& c : rows_) c = static_cast<std::uint16_t>(c >> 1);
+  }
+
+ private:
+  static constexpr std::size_t kRows = 4, kWidth = 1u << 16;
+  std::vector<std::uint16_t> rows_;
+};
+
+}  // namespace dnsvigil::detect

@@ -1,0 +1,88 @@
+#include "dnsvigil/detect/policy.hpp"
+
+#include <xxhash.h>
+
+#include <algorithm>
+
+#include "dnsvigil/detect/sketch.hpp"
+
+namespace dnsvigil::detect {
+
+DomainList::DomainList(const std::vector<std::string>& v) {
+  for (std::string d : v) {
+    std::transform(d.begin(), d.end(), d.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    while (!d.empty() && d.back() == '.') d.pop_back();
+    if (!d.empty()) v_.push_back(std::move(d));
+  }
+}
+
+bool DomainList::matches(std::string_view name) const noexcept {
+  for (const auto& d : v_) {
+    if (name.size() == d.size() && name == d) return true;
+    if (name.size() > d.size() && name.substr(name.size() - d.size()) == d && name[name.size() - d.size() - 1] == '.')
+      return true;
+  }
+  return false;
+}
+
+bool AllowMatcher::allows(const sensor::DnsEvent& ev) const noexcept {
+  if (!clients.empty() && clients.contains(ev.client())) return true;
+  if (!servers.empty() && servers.contains(ev.server())) return true;
+  return !domains.empty() && !ev.qname->empty() && domains.matches(ev.qname->lower());
+}
+
+// Internal servers answering internal clients, with a small distinct count of those clients.
+struct Policy::Learned {
+  struct Key {
+    IpAddr server;
+  };
+  struct State {
+    Hll<5> clients;  // 32 registers: enough to tell 1 from 3 from 10
+    bool resolver;
+  };
+  sensor::LruTable<Key, State> table{4096};
+  std::size_t resolvers = 0;
+};
+
+Policy::Policy(const DetectorSettings& s)
+    : internal_(s.network.internal),
+      resolvers_(s.network.resolvers),
+      secondaries_(s.network.secondaries),
+      mail_(s.network.mail_servers),
+      scanners_(s.network.scanners),
+      zones_(s.network.monitored_zones),
+      allow_(s.allow),
+      role_(s.network.role),
+      learn_min_clients_(s.rogue_resolver.learn_min_clients),
+      learned_(std::make_unique<Learned>()) {}
+
+Policy::~Policy() = default;
+
+bool Policy::resolver(const IpAddr& a) const noexcept {
+  if (resolvers_.contains(a)) return true;
+  if (!resolvers_.empty()) return false;
+  const auto* e = learned_->table.find({a});
+  return e != nullptr && e->value.resolver;
+}
+
+std::size_t Policy::learned_resolvers() const noexcept { return learned_->resolvers; }
+
+void Policy::observe(const sensor::DnsEvent& ev) noexcept {
+  // Only needed when no resolver is configured.
+  if (!resolvers_.empty() || !ev.is_response() || ev.sport != 53) return;
+  const IpAddr& server = ev.src;
+  const IpAddr& client = ev.dst;
+  if (server == client || !internal(server) || !internal(client)) return;
+  auto [e, inserted] = learned_->table.emplace({server}, ev.ts, [&](auto& victim) {
+    if (victim.value.resolver) --learned_->resolvers;
+  });
+  (void)inserted;
+  Learned::State& st = e->value;
+  const bool changed = st.clients.add(XXH3_64bits(client.bytes.data(), client.bytes.size()));
+  if (changed && !st.resolver && st.clients.estimate() + 0.5 >= static_cast<double>(learn_min_clients_)) {
+    st.resolver = true;
+    ++learned_->resolvers;
+  }
+}
+
+}  // namespace dnsvigil::detect

@@ -1,0 +1,190 @@
+// rogue_resolver — T1584.002 (seed 003): an internal client sends DNS (UDP/TCP 53, DoT on TCP
+// 853) to a server that is not a sanctioned resolver. Sanctioned resolvers' own upstream
+// traffic never alerts; a client that used the sanctioned resolvers and then another server
+// carries that as evidence (the wire analogue of the seed's registry branch).
+#include <memory>
+
+#include "common.hpp"
+#include "dnsvigil/detect/rules.hpp"
+#include "dnsvigil/sensor/table.hpp"
+
+namespace dnsvigil::detect::rules {
+
+namespace {
+
+const RuleInfo kInfo{
+    "rogue_resolver", "dnsvigil-0004",
+    "An internal host sent DNS to a server that is not a sanctioned resolver (a public resolver, or a resolver "
+    "under an attacker's control): resolution that bypasses the organisation's DNS policy and monitoring.",
+    {"TA0042", "Resource Development", "T1584", "Compromise Infrastructure", "T1584.002", "DNS Server"}};
+
+struct ClientKey {
+  IpAddr client;
+};
+struct State {
+  IpAddr servers[8];          // distinct rogue servers this period
+  std::uint8_t nservers;
+  bool aggregated;
+  Timestamp period_start;
+  Timestamp last_sanctioned;  // last query to a sanctioned resolver
+  IpAddr sanctioned;          // which one
+  Timestamp first;
+  Timestamp last_raise;
+  std::uint64_t queries;      // to rogue servers this period
+};
+
+// Repeated queries to an already reported server raise at most this often (the engine's
+// suppression then folds them into the summary).
+constexpr Timestamp kRaiseEvery = kMinute;
+
+class RogueResolver final : public Detector {
+ public:
+  explicit RogueResolver(const RogueResolverSettings& s) : s_(s), allow_(s.allow), clients_(s.max_keys) {
+    for (const std::uint16_t p : s.ports) ports_[p] = true;
+  }
+
+  const RuleInfo& info() const noexcept override { return kInfo; }
+
+  void on_event(const sensor::DnsEvent& ev, Context& ctx) override {
+    if (ev.is_response() || !ports_[ev.dport] || allow_.allows(ev)) return;
+    check(ev.ts, ev.src, ev.dst, ev.sport, ev.dport, ev.transport, &ev, ctx);
+  }
+
+  void on_flow(const sensor::FlowEvent& f, Context& ctx) override {
+    if (!ports_[f.dport]) return;
+    if (allow_.clients.contains(f.src) || allow_.servers.contains(f.dst)) return;
+    check(f.ts, f.src, f.dst, f.sport, f.dport, f.transport, nullptr, ctx);
+  }
+
+  DetectorStats stats() const override {
+    DetectorStats st;
+    st.rule = kInfo.name;
+    table_stats(st, clients_, evicted_);
+    st.triggers = triggers_;
+    return st;
+  }
+
+ private:
+  bool sanctioned(const IpAddr& server, const Context& ctx) const noexcept {
+    if (ctx.policy.resolver(server)) return true;
+    // Without a configured list every internal server counts as sanctioned (learn mode).
+    if (!ctx.policy.resolvers_configured() && ctx.policy.internal(server)) return true;
+    if (sensor::is_special(server)) return true;
+    if (!s_.private_servers && (sensor::is_private(server) || ctx.policy.internal(server))) return true;
+    return false;
+  }
+
+  void check(Timestamp ts, const IpAddr& client, const IpAddr& server, std::uint16_t sport, std::uint16_t dport,
+             sensor::Transport transport, const sensor::DnsEvent* ev, Context& ctx) {
+    // Only internal clients, and never a resolver's own upstream traffic.
+    if (!ctx.policy.internal(client) || ctx.policy.resolver(client)) return;
+    const bool ok = sanctioned(server, ctx);
+    auto* e = clients_.find({client});
+    if (ok) {
+      // Remember sanctioned use (only for servers that are resolvers, not any internal host).
+      if (ctx.policy.resolver(server)) {
+        if (e == nullptr) e = clients_.emplace({client}, ts, [&](auto&) { ++evicted_; }).first;
+        e->value.last_sanctioned = ts;
+        e->value.sanctioned = server;
+      }
+      return;
+    }
+    if (e == nullptr) {
+      e = clients_.emplace({client}, ts, [&](auto&) { ++evicted_; }).first;
+      e->value.first = ts;
+    }
+    clients_.use(e, ts);
+    State& st = e->value;
+    if (ts - st.period_start >= s_.period) {
+      st.period_start = ts;
+      st.nservers = 0;
+      st.aggregated = false;
+      st.queries = 0;
+    }
+    bool known = false;
+    for (std::uint8_t i = 0; i < st.nservers; ++i) known = known || st.servers[i] == server;
+    if (!known && st.nservers < 8) st.servers[st.nservers++] = server;
+    ++st.queries;
+    if (known && ts - st.last_raise < kRaiseEvery) return;
+    st.last_raise = ts;
+
+    ++triggers_;
+    Alert a;
+    if (ev != nullptr) {
+      a = alert_for(kInfo, *ev, Severity::medium);
+    } else {
+      a.rule = &kInfo;
+      a.ts = ts;
+      a.has_client = a.has_server = true;
+      a.client = client;
+      a.server = server;
+      a.client_port = sport;
+      a.server_port = dport;
+      a.transport = transport == sensor::Transport::udp ? "udp" : "tcp";
+      a.severity = Severity::medium;
+    }
+    a.first_seen = st.first;
+    a.last_seen = ts;
+    const bool encrypted = dport != 53;
+    std::string server_text = text_of(server);
+    a.reason = "internal host sent " + std::string(encrypted ? "encrypted DNS (port " + std::to_string(dport) + ")" : "DNS") +
+               " to " + server_text + ", which is not a sanctioned resolver";
+    a.with("port", static_cast<std::int64_t>(dport))
+        .with("encrypted", encrypted)
+        .with("queries", static_cast<std::int64_t>(st.queries));
+    if (st.last_sanctioned != 0) {
+      a.with("switched_from", text_of(st.sanctioned)).with("last_sanctioned_use", text_time(st.last_sanctioned));
+      a.reason += " (it used sanctioned resolver " + text_of(st.sanctioned) + " before)";
+    }
+    if (ev != nullptr && !ev->qname->empty()) a.samples.push_back(std::string(ev->qname->lower()));
+    // One alert per (client, server) per period.
+    ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(client, hash(server))), s_.period);
+
+    if (st.nservers >= s_.aggregate_servers && !st.aggregated) {
+      st.aggregated = true;
+      Alert g;
+      g.rule = &kInfo;
+      g.ts = ts;
+      g.severity = Severity::high;
+      g.has_client = true;
+      g.client = client;
+      g.first_seen = st.first;
+      g.last_seen = ts;
+      std::vector<std::string> list;
+      for (std::uint8_t i = 0; i < st.nservers; ++i) list.push_back(text_of(st.servers[i]));
+      g.reason = "internal host used " + std::to_string(st.nservers) + " resolvers that are not sanctioned";
+      g.with("trigger", std::string("many_resolvers"))
+          .with("servers", list)
+          .with("threshold", static_cast<std::int64_t>(s_.aggregate_servers));
+      ctx.raiser.raise(std::move(g), rule_key(kInfo, hash(client, 0xA9)), s_.period);
+    }
+  }
+
+  static std::string text_of(const IpAddr& a) {
+    char buf[64];
+    dnsparse::TextWriter w(buf);
+    a.write(w);
+    return std::string(w.view());
+  }
+  static std::string text_time(Timestamp t) {
+    char buf[40];
+    dnsparse::TextWriter w(buf);
+    sensor::write_rfc3339(t, w);
+    return std::string(w.view());
+  }
+
+  RogueResolverSettings s_;
+  AllowMatcher allow_;
+  sensor::LruTable<ClientKey, State> clients_;
+  bool ports_[65536] = {};
+  std::uint64_t evicted_ = 0, triggers_ = 0;
+};
+
+}  // namespace
+
+const RuleInfo& rogue_resolver_info() { return kInfo; }
+std::unique_ptr<Detector> make_rogue_resolver(const RogueResolverSettings& s) {
+  return std::make_unique<RogueResolver>(s);
+}
+
+}  // namespace dnsvigil::detect::rules

@@ -1,0 +1,295 @@
+// tunneling — T1071.004 (seed 004): data carried in query names. Per query: length, labels,
+// normalised entropy and charset of the subdomain. Per (client, registered domain): encoded-
+// looking names in 10 min, information octets (distinct subdomains) in 1 h, TXT/NULL rate.
+// Per client over 24 h: the seed's Elastic ES|QL rule exactly, with its confidence tiers.
+#include <memory>
+
+#include "common.hpp"
+#include "dnsvigil/detect/features.hpp"
+#include "dnsvigil/detect/rules.hpp"
+#include "dnsvigil/detect/sketch.hpp"
+#include "dnsvigil/detect/window.hpp"
+#include "dnsvigil/sensor/table.hpp"
+
+namespace dnsvigil::detect::rules {
+
+namespace {
+
+using namespace dnsparse::rrtype;
+
+const RuleInfo kInfo{
+    "tunneling", "dnsvigil-0005",
+    "Data encoded in DNS names (long, high-entropy or binary subdomains, many unique names, TXT/NULL traffic) "
+    "under one domain: DNS tunnelling or exfiltration (iodine, dns2tcp, DNS C2 frameworks).",
+    {"TA0011", "Command and Control", "T1071", "Application Layer Protocol", "T1071.004", "DNS"}};
+
+constexpr Timestamp kBucket = 5 * kMinute;  // 12 buckets: 1 h
+constexpr std::size_t kBuckets = 12;
+constexpr Timestamp kSeedBucket = 4 * kHour;  // 6 buckets: the seed rule's 24 h
+constexpr std::uint16_t kAdmit = 2;
+constexpr Timestamp kDecay = 10 * kMinute;
+
+struct Key {
+  IpAddr client;
+  std::uint64_t domain;
+};
+struct Bucket {
+  Distinct names;
+  std::uint32_t queries, suspicious, info_bytes, txt_null;
+};
+struct State {
+  Ring<kBuckets, Bucket> ring;
+  FixedText<96> domain;
+  Samples<5, 96> samples;
+  Timestamp first;
+  std::uint32_t minute, minute_txt_null;  // TXT/NULL queries in the current minute
+  std::uint16_t max_length;
+  std::uint16_t qtypes;                   // bit set of qtype classes seen
+  Timestamp last_raise;
+};
+struct ClientKey {
+  IpAddr client;
+};
+struct SeedBucket {
+  Distinct names;
+  std::uint32_t count;
+  std::uint64_t length_sum;
+  std::uint16_t max_length;
+  std::uint16_t qtypes;
+};
+struct SeedState {
+  Ring<6, SeedBucket> ring;
+  Samples<5, 96> samples;
+  Timestamp first;
+  Timestamp last_raise;
+};
+
+// While a key stays over a threshold, it raises at most this often (suppression folds the
+// rest into the summary, with the newest counts).
+constexpr Timestamp kRaiseEvery = kMinute;
+
+// The seed rule's query types: TXT, NULL, CNAME, MX, A, AAAA.
+int seed_type_bit(std::uint16_t t) noexcept {
+  switch (t) {
+    case TXT: return 0;
+    case NULL_: return 1;
+    case CNAME: return 2;
+    case MX: return 3;
+    case A: return 4;
+    case AAAA: return 5;
+    default: return -1;
+  }
+}
+
+std::string qtypes_text(std::uint16_t mask) {
+  static constexpr std::string_view kNames[] = {"TXT", "NULL", "CNAME", "MX", "A", "AAAA", "other"};
+  std::string out;
+  for (std::size_t i = 0; i < std::size(kNames); ++i) {
+    if (!(mask & (1U << i))) continue;
+    if (!out.empty()) out += ',';
+    out += kNames[i];
+  }
+  return out;
+}
+
+class Tunneling final : public Detector {
+ public:
+  explicit Tunneling(const TunnelingSettings& s)
+      : s_(s), allow_(s.allow), keys_(s.max_keys), seed_(s.max_keys), pool_(s.sketch_pool) {}
+
+  const RuleInfo& info() const noexcept override { return kInfo; }
+
+  void on_event(const sensor::DnsEvent& ev, Context& ctx) override {
+    if (ev.is_response() || ev.qname->empty() || allow_.allows(ev)) return;
+    if (ev.ts >= next_decay_) {
+      gate_.decay();
+      next_decay_ = ev.ts + kDecay;
+    }
+    const sensor::QueryName& q = *ev.qname;
+    const std::uint16_t qtype = ev.msg->question().type;
+    const NameFeatures f = name_features(q.lower(), q.subdomain(), q.labels());
+    const bool encoded = f.non_ldh || (f.longest_label >= s_.min_encoded_label && f.entropy >= s_.min_entropy) ||
+                         (f.hex && f.longest_label >= 2 * s_.min_encoded_label);
+    const bool txt_null = qtype == TXT || qtype == NULL_;
+    if (s_.seed_rule) seed_rule(ev, f, qtype, ctx);
+    if (f.subdomain_length == 0) return;
+
+    const std::string_view domain = q.registered_domain();
+    const Key k{ev.src, hash(domain)};
+    auto* e = keys_.find(k);
+    if (e == nullptr) {
+      // Ordinary names earn state only when they repeat; encoded ones at once.
+      if (!encoded && !txt_null && gate_.add(hash(ev.src, k.domain)) < kAdmit) return;
+      e = keys_.emplace(k, ev.ts, [&](auto& victim) {
+                 ++evicted_;
+                 victim.value.ring.each([&](Bucket& b) { b.names.release(pool_); });
+               }).first;
+      e->value.domain.set(domain);
+      e->value.first = ev.ts;
+    } else {
+      keys_.use(e, ev.ts);
+    }
+    State& st = e->value;
+    const std::uint32_t p = period_of(ev.ts, kBucket);
+    Bucket& b = st.ring.at(p, [&](Bucket& x) {
+      x.names.release(pool_);
+      x.queries = x.suspicious = x.info_bytes = x.txt_null = 0;
+    });
+    ++b.queries;
+    const int bit = seed_type_bit(qtype);
+    st.qtypes = static_cast<std::uint16_t>(st.qtypes | (1U << (bit < 0 ? 6 : bit)));
+    if (f.length > st.max_length) st.max_length = f.length;
+    // Information octets count long subdomains only: payload encoders fill long labels,
+    // while brute-force enumeration tries short dictionary words (it is enumeration's job).
+    if (b.names.add(hash(q.lower()), pool_) && f.longest_label >= s_.min_encoded_label) b.info_bytes += f.subdomain_length;
+    if (encoded) {
+      ++b.suspicious;
+      st.samples.add(q.lower());
+    }
+    std::uint32_t per_minute = 0;
+    if (txt_null) {
+      const auto minute = static_cast<std::uint32_t>(ev.ts / kMinute);
+      if (minute != st.minute) {
+        st.minute = minute;
+        st.minute_txt_null = 0;
+      }
+      per_minute = ++st.minute_txt_null;
+      ++b.txt_null;
+    }
+
+    std::uint64_t susp10 = 0, info1h = 0, q1h = 0;
+    st.ring.recent(p, 2, [&](const Bucket& x) { susp10 += x.suspicious; });
+    st.ring.recent(p, kBuckets, [&](const Bucket& x) {
+      info1h += x.info_bytes;
+      q1h += x.queries;
+    });
+    std::string trigger;
+    Severity sev = Severity::medium;
+    if (info1h >= s_.info_bytes_1h) {
+      trigger = "info_bytes_1h";
+      sev = Severity::high;
+    } else if (susp10 >= s_.suspicious_10m) {
+      trigger = "encoded_names_10m";
+    } else if (per_minute > s_.txt_null_per_min) {
+      trigger = "txt_null_rate";
+    } else {
+      return;
+    }
+    if (st.last_raise != 0 && ev.ts - st.last_raise < kRaiseEvery) return;
+    st.last_raise = ev.ts;
+    ++triggers_;
+    Alert a = alert_for(kInfo, ev, sev);
+    a.registered_domain = std::string(st.domain.view());
+    a.first_seen = st.first;
+    a.last_seen = ev.ts;
+    a.reason = "data-like names under " + a.registered_domain + ": " + std::to_string(susp10) +
+               " encoded-looking names in 10 min, " + std::to_string(info1h) + " octets of unique subdomains in 1 h";
+    a.with("trigger", trigger)
+        .with("encoded_names_10m", static_cast<std::int64_t>(susp10))
+        .with("info_bytes_1h", static_cast<std::int64_t>(info1h))
+        .with("queries_1h", static_cast<std::int64_t>(q1h))
+        .with("txt_null_per_minute", static_cast<std::int64_t>(per_minute))
+        .with("max_length", static_cast<std::int64_t>(st.max_length))
+        .with("qtypes", qtypes_text(st.qtypes))
+        .with("entropy", f.entropy)
+        .with("binary_labels", f.non_ldh)
+        .with("threshold_encoded_10m", static_cast<std::int64_t>(s_.suspicious_10m))
+        .with("threshold_info_bytes_1h", static_cast<std::int64_t>(s_.info_bytes_1h));
+    a.samples = st.samples.list(ctx.samples);
+    ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(ev.src, k.domain)));
+  }
+
+  DetectorStats stats() const override {
+    DetectorStats st;
+    st.rule = kInfo.name;
+    table_stats(st, keys_, evicted_);
+    table_stats(st, seed_, 0);
+    st.sketches = pool_.in_use();
+    st.sketch_capacity = pool_.capacity();
+    st.sketch_exhausted = pool_.exhausted();
+    st.reserved_bytes += pool_.capacity() * sizeof(Sketch);
+    st.triggers = triggers_;
+    return st;
+  }
+
+ private:
+  // The Elastic ES|QL rule of the reference page, per source.ip over a sliding 24 h:
+  //   qtype IN (TXT, NULL, CNAME, MX, A, AAAA) AND (LENGTH(name) > 50 OR labels > 5)
+  //   count > 20 AND unique names > 10 AND avg length > 40;
+  //   confidence high when (unique > 100 AND avg > 60) OR (unique > 50 AND avg > 50).
+  void seed_rule(const sensor::DnsEvent& ev, const NameFeatures& f, std::uint16_t qtype, Context& ctx) {
+    const int bit = seed_type_bit(qtype);
+    if (bit < 0 || (f.length <= s_.seed_min_length && f.labels <= s_.seed_min_labels)) return;
+    auto [e, inserted] = seed_.emplace({ev.src}, ev.ts, [&](auto& victim) {
+      victim.value.ring.each([&](SeedBucket& b) { b.names.release(pool_); });
+    });
+    SeedState& st = e->value;
+    if (inserted) st.first = ev.ts;
+    const std::uint32_t p = period_of(ev.ts, kSeedBucket);
+    SeedBucket& b = st.ring.at(p, [&](SeedBucket& x) {
+      x.names.release(pool_);
+      x.count = 0;
+      x.length_sum = 0;
+      x.max_length = 0;
+      x.qtypes = 0;
+    });
+    ++b.count;
+    b.length_sum += f.length;
+    if (f.length > b.max_length) b.max_length = f.length;
+    b.qtypes = static_cast<std::uint16_t>(b.qtypes | (1U << bit));
+    const bool fresh = b.names.add(hash(ev.qname->lower()), pool_);
+    st.samples.add(ev.qname->lower());
+    std::uint64_t count = 0, sum = 0;
+    std::uint16_t max_len = 0, qtypes = 0;
+    std::uint32_t upper = 0;
+    st.ring.recent(p, 6, [&](const SeedBucket& x) {
+      count += x.count;
+      sum += x.length_sum;
+      max_len = std::max(max_len, x.max_length);
+      qtypes = static_cast<std::uint16_t>(qtypes | x.qtypes);
+      upper += x.names.n + (x.names.sketch ? 1000000U : 0U);
+    });
+    if (!fresh || count <= s_.seed_queries || upper <= s_.seed_unique) return;
+    if (st.last_raise != 0 && ev.ts - st.last_raise < kRaiseEvery) return;
+    const double avg = static_cast<double>(sum) / static_cast<double>(count);
+    if (avg <= s_.seed_avg_length) return;
+    Sketch acc;
+    st.ring.recent(p, 6, [&](const SeedBucket& x) { x.names.merge_into(acc, pool_); });
+    const double unique = acc.estimate();
+    if (unique <= static_cast<double>(s_.seed_unique)) return;
+    const bool high = (unique > 100 && avg > 60) || (unique > 50 && avg > 50);
+    st.last_raise = ev.ts;
+    ++triggers_;
+    Alert a = alert_for(kInfo, ev, Severity::high);
+    a.first_seen = st.first;
+    a.last_seen = ev.ts;
+    a.reason = "Elastic DNS tunnelling rule: " + std::to_string(count) + " long queries, " +
+               std::to_string(static_cast<std::int64_t>(unique + 0.5)) + " unique, average length " +
+               one_decimal(avg) + " in 24 h (confidence " + (high ? "high" : "medium") + ")";
+    a.with("trigger", std::string("seed_esql_rule"))
+        .with("tunnel_confidence", std::string(high ? "high" : "medium"))
+        .with("query_count", static_cast<std::int64_t>(count))
+        .with("unique_subdomains", static_cast<std::int64_t>(unique + 0.5))
+        .with("avg_domain_length", avg)
+        .with("max_domain_length", static_cast<std::int64_t>(max_len))
+        .with("query_types", qtypes_text(qtypes));
+    a.samples = st.samples.list(ctx.samples);
+    ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(ev.src, 0x5EED)));
+  }
+
+  TunnelingSettings s_;
+  AllowMatcher allow_;
+  sensor::LruTable<Key, State> keys_;
+  sensor::LruTable<ClientKey, SeedState> seed_;
+  SketchPool pool_;
+  CountMin gate_;
+  Timestamp next_decay_ = 0;
+  std::uint64_t evicted_ = 0, triggers_ = 0;
+};
+
+}  // namespace
+
+const RuleInfo& tunneling_info() { return kInfo; }
+std::unique_ptr<Detector> make_tunneling(const TunnelingSettings& s) { return std::make_unique<Tunneling>(s); }
+
+}  // namespace dnsvigil::detect::rules
