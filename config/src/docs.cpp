@@ -131,7 +131,7 @@ std::string default_yaml() {
   Settings s = defaults();
   std::ostringstream o;
   o << "# dnsvigil configuration.\n"
-       "# Every key is listed with its default value, commented out: uncomment what you change.\n"
+       "# Every key is listed with its default value, commented out (#key: value): uncomment what you change.\n"
        "# Reference: docs/configuration.md and dnsvigil(8). Check a file with: dnsvigil --check-config -c FILE\n";
   std::vector<std::string> open;  // sections currently open
   for (const Key& k : schema()) {
@@ -149,7 +149,7 @@ std::string default_yaml() {
     }
     const std::string indent(2 * parts.size(), ' ');
     o << indent << "# " << k.help << "\n";
-    o << indent << "# " << rest << ": " << value_text(k, s) << "\n";
+    o << indent << "#" << rest << ": " << value_text(k, s) << "\n";
   }
   return o.str();
 }

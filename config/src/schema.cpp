@@ -13,6 +13,7 @@ constexpr std::string_view kFacilities[] = {"kern",   "user",   "mail",   "daemo
                                             "lpr",    "news",   "uucp",   "cron",   "authpriv", "ftp",
                                             "local0", "local1", "local2", "local3", "local4", "local5",
                                             "local6", "local7"};
+constexpr std::string_view kSeverities[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
 constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error"};
 
 constexpr double kDay = 86400;
@@ -196,6 +197,8 @@ const Key kKeys[] = {
         "Alerts as ECS JSON lines to this file ('-' = standard output); --alerts-json overrides.", 0, 0),
     KEY("outputs.events_json", string, outputs.events_json,
         "Every DNS message as an ECS JSON line to this file ('-' = standard output); --dump-json overrides.", 0, 0),
+    KEY("outputs.alerts_text", string, outputs.alerts_text,
+        "One readable line per alert to this file ('-' = standard output); --alerts-text overrides.", 0, 0),
     KEY("outputs.syslog.enabled", boolean, outputs.syslog.enabled, "Send alerts to syslog.", 0, 0),
     KEY("outputs.syslog.transport", choice, outputs.syslog.transport,
         "unix (local socket), udp, or tcp (RFC 6587 octet counting).", 0, 0, kTransports),
@@ -205,6 +208,14 @@ const Key kKeys[] = {
         "rfc5424 (alert in structured data) or rfc3164 (BSD syslog).", 0, 0, kFormats),
     KEY("outputs.syslog.facility", choice, outputs.syslog.facility, "Syslog facility.", 0, 0, kFacilities),
     KEY("outputs.syslog.app_name", string, outputs.syslog.app_name, "APP-NAME / tag.", 0, 0),
+    KEY("outputs.syslog.severity_low", choice, outputs.syslog.severity_low, "Syslog severity of low alerts.", 0, 0,
+        kSeverities),
+    KEY("outputs.syslog.severity_medium", choice, outputs.syslog.severity_medium, "Syslog severity of medium alerts.",
+        0, 0, kSeverities),
+    KEY("outputs.syslog.severity_high", choice, outputs.syslog.severity_high, "Syslog severity of high alerts.", 0, 0,
+        kSeverities),
+    KEY("outputs.syslog.severity_critical", choice, outputs.syslog.severity_critical,
+        "Syslog severity of critical alerts.", 0, 0, kSeverities),
     KEY("outputs.queue", uint, outputs.queue,
         "Alerts queued per output; when a receiver is slow or down, newer alerts beyond are dropped and counted.", 16,
         16777216),

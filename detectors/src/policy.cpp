@@ -38,6 +38,7 @@ struct Policy::Learned {
   };
   struct State {
     Hll<5> clients;  // 32 registers: enough to tell 1 from 3 from 10
+    std::uint32_t iterative;  // RD=0 queries to outside servers
     bool resolver;
   };
   sensor::LruTable<Key, State> table{4096};
@@ -69,7 +70,21 @@ std::size_t Policy::learned_resolvers() const noexcept { return learned_->resolv
 
 void Policy::observe(const sensor::DnsEvent& ev) noexcept {
   // Only needed when no resolver is configured.
-  if (!resolvers_.empty() || !ev.is_response() || ev.sport != 53) return;
+  if (!resolvers_.empty()) return;
+  // Iterative resolution: a recursive resolver asks outside servers with RD=0, stubs never do.
+  if (!ev.is_response() && !ev.msg->header().rd() && ev.dport == 53 && internal(ev.src) && !internal(ev.dst)) {
+    auto [e, inserted] = learned_->table.emplace({ev.src}, ev.ts, [&](auto& victim) {
+      if (victim.value.resolver) --learned_->resolvers;
+    });
+    (void)inserted;
+    Learned::State& st = e->value;
+    if (!st.resolver && ++st.iterative >= 3) {
+      st.resolver = true;
+      ++learned_->resolvers;
+    }
+    return;
+  }
+  if (!ev.is_response() || ev.sport != 53) return;
   const IpAddr& server = ev.src;
   const IpAddr& client = ev.dst;
   if (server == client || !internal(server) || !internal(client)) return;

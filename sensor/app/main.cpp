@@ -1,199 +1,43 @@
-// dnsvigil: passive DNS sensor. Command line, capture loop, outputs, summary.
+// dnsvigil: passive DNS sensor. Command line, capture loop, service duties, summary.
 #include <poll.h>
+#include <pwd.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "dnsvigil/capture/source.hpp"
 #include "dnsvigil/config/schema.hpp"
-#include "dnsvigil/detect/engine.hpp"
-#include "dnsvigil/output/alert_json.hpp"
-#include "dnsvigil/output/event_json.hpp"
-#include "dnsvigil/output/line_writer.hpp"
-#include "dnsvigil/sensor/pipeline.hpp"
+#include "dnsvigil/output/metrics.hpp"
+#include "dnsvigil/output/outputs.hpp"
+#include "run.hpp"
+#include "service.hpp"
 #include "summary.hpp"
 
 namespace {
 
 using namespace dnsvigil;
-
-std::atomic<bool> g_stop{false};
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
+using Clock = std::chrono::steady_clock;
 
 struct CliOptions {
   std::string config;
-  bool config_reference = false;
-  bool default_config = false;
   std::vector<std::string> interfaces;
   std::vector<std::string> files;
-  std::string dump_json;
-  std::string alerts_json;
-  bool check_config = false;
-  bool quiet = false;
+  std::string dump_json, alerts_json, alerts_text;
+  bool check_config = false, config_reference = false, default_config = false, quiet = false;
   std::vector<std::string> filter_words;
 };
 
-// Writes alerts as ECS JSON lines.
-class AlertWriter final : public detect::AlertSink {
- public:
-  AlertWriter(const std::string& path, output::Observer obs) : out_(path), obs_(std::move(obs)) {}
-  void emit(const detect::Alert& a) override {
-    output::write_alert_json(a, obs_, json_);
-    out_.write(json_.line());
-    ++count_[a.rule->name];
-  }
-  void flush() { out_.flush(); }
-  const std::map<std::string_view, std::uint64_t>& counts() const { return count_; }
-
- private:
-  output::LineWriter out_;
-  output::Observer obs_;
-  output::Json json_;
-  std::map<std::string_view, std::uint64_t> count_;
-};
-
-// Connects capture, pipeline, detectors and outputs for one run.
-class Run final : public sensor::EventSink, public capture::FrameHandler {
- public:
-  Run(const config::Settings& s, output::Observer obs) : pipeline_(s.pipeline, *this) {
-    if (!s.outputs.events_json.empty()) dump_ = std::make_unique<output::LineWriter>(s.outputs.events_json);
-    if (!s.outputs.alerts_json.empty()) alerts_ = std::make_unique<AlertWriter>(s.outputs.alerts_json, std::move(obs));
-    if (alerts_) engine_ = std::make_unique<detect::Engine>(s.detectors, *alerts_);
-  }
-
-  void on_event(const sensor::DnsEvent& ev) override {
-    if (dump_) {
-      output::write_event_json(ev, json_);
-      dump_->write(json_.line());
-    }
-    if (engine_) engine_->on_event(ev);
-  }
-  void on_unanswered(const sensor::UnansweredQuery& q) override {
-    if (dump_) {
-      output::write_unanswered_json(q, json_);
-      dump_->write(json_.line());
-    }
-    if (engine_) engine_->on_unanswered(q);
-  }
-  void on_flow(const sensor::FlowEvent& f) override {
-    if (engine_) engine_->on_flow(f);
-  }
-  void on_tick(sensor::Timestamp now) override {
-    if (engine_) engine_->on_tick(now);
-  }
-  void on_frame(sensor::Timestamp ts, dnsparse::Bytes frame, std::uint32_t /*wire_len*/) override {
-    pipeline_.on_frame(link_type_, ts, frame, input_);
-  }
-
-  void set_source(int link_type, std::uint8_t input) noexcept {
-    link_type_ = link_type;
-    input_ = input;
-  }
-  void finish() {
-    pipeline_.finish();
-    if (engine_) engine_->finish();
-    if (dump_) dump_->flush();
-    if (alerts_) alerts_->flush();
-  }
-  sensor::Pipeline& pipeline() noexcept { return pipeline_; }
-  const detect::Engine* engine() const noexcept { return engine_.get(); }
-  const AlertWriter* alerts() const noexcept { return alerts_.get(); }
-
- private:
-  sensor::Pipeline pipeline_;
-  std::unique_ptr<output::LineWriter> dump_;
-  std::unique_ptr<AlertWriter> alerts_;
-  std::unique_ptr<detect::Engine> engine_;
-  output::Json json_;
-  int link_type_ = 0;
-  std::uint8_t input_ = 0;
-};
-
-void print_detection_summary(const Run& run) {
-  if (run.engine() == nullptr) return;
-  std::string line;
-  for (const auto& [rule, n] : run.alerts()->counts()) line += " " + std::string(rule) + "=" + std::to_string(n);
-  std::fprintf(stderr, "  alerts: %llu emitted, %llu folded into summaries;%s\n",
-               static_cast<unsigned long long>(run.engine()->alerts()),
-               static_cast<unsigned long long>(run.engine()->suppressed()), line.empty() ? " none" : line.c_str());
-}
-
 std::string join(const std::vector<std::string>& words) {
   std::string s;
-  for (const auto& w : words) {
-    if (!s.empty()) s += ' ';
-    s += w;
-  }
+  for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
   return s;
-}
-
-int replay(Run& run, const CliOptions& cli, const std::string& filter) {
-  const bool progress = !cli.quiet && isatty(STDERR_FILENO) == 1;
-  app::Progress prog(progress);
-  const auto t0 = std::chrono::steady_clock::now();
-  std::uint8_t input = 0;
-  for (const auto& path : cli.files) {
-    auto src = capture::Source::open_file(path, filter);
-    run.set_source(src->link_type(), input++);
-    while (!g_stop.load(std::memory_order_relaxed)) {
-      if (src->dispatch(run, 4096) < 0) break;
-      prog.update(src->name(), run.pipeline().counters());
-    }
-    if (g_stop) break;
-  }
-  run.finish();
-  prog.done();
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!cli.quiet) {
-    app::print_summary(stderr, run.pipeline().counters(), secs, cli.files.size(), {});
-    print_detection_summary(run);
-  }
-  return 0;
-}
-
-int live(Run& run, const CliOptions& cli, const config::Settings& s) {
-  std::vector<std::unique_ptr<capture::Source>> sources;
-  for (const auto& iface : s.capture.interfaces) {
-    capture::LiveOptions lo;
-    lo.interface = iface;
-    lo.filter = s.capture.filter;
-    lo.snaplen = static_cast<int>(s.capture.snaplen);
-    lo.buffer_mib = static_cast<int>(s.capture.buffer_size >> 20);
-    lo.promiscuous = s.capture.promiscuous;
-    lo.timeout_ms = static_cast<int>(s.capture.timeout / 1'000'000);
-    sources.push_back(capture::Source::open_live(lo));
-    std::fprintf(stderr, "dnsvigil: capturing on %s (%s)\n", iface.c_str(),
-                 capture::link_type_name(sources.back()->link_type()).c_str());
-  }
-  std::vector<pollfd> fds;
-  for (const auto& src : sources) fds.push_back({src->selectable_fd(), POLLIN, 0});
-  const auto t0 = std::chrono::steady_clock::now();
-  while (!g_stop.load(std::memory_order_relaxed)) {
-    const int n = ::poll(fds.data(), fds.size(), 200);
-    if (n < 0 && errno != EINTR) break;
-    for (std::size_t i = 0; i < sources.size(); ++i) {
-      run.set_source(sources[i]->link_type(), static_cast<std::uint8_t>(i));
-      while (sources[i]->dispatch(run, 4096) > 0) {
-      }
-    }
-  }
-  run.finish();
-  std::vector<capture::CaptureStats> stats;
-  for (const auto& src : sources) stats.push_back(src->stats());
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!cli.quiet) {
-    app::print_summary(stderr, run.pipeline().counters(), secs, 0, stats);
-    print_detection_summary(run);
-  }
-  return 0;
 }
 
 std::string hostname() {
@@ -202,9 +46,213 @@ std::string hostname() {
   return buf;
 }
 
+// The command line wins over the file.
+void apply_cli(const CliOptions& cli, config::Settings& s) {
+  if (!cli.interfaces.empty()) s.capture.interfaces = cli.interfaces;
+  if (!cli.files.empty()) s.capture.interfaces.clear();
+  if (!cli.filter_words.empty()) s.capture.filter = join(cli.filter_words);
+  if (!cli.dump_json.empty()) s.outputs.events_json = cli.dump_json;
+  if (!cli.alerts_json.empty()) s.outputs.alerts_json = cli.alerts_json;
+  if (!cli.alerts_text.empty()) s.outputs.alerts_text = cli.alerts_text;
+  // Alerts need somewhere to go: standard output unless an output is configured.
+  if (s.outputs.alerts_json.empty() && s.outputs.alerts_text.empty() && !s.outputs.syslog.enabled)
+    s.outputs.alerts_json = "-";
+}
+
+config::Settings load(const std::string& path) {
+  return path.empty() ? config::defaults() : config::load_file(path);
+}
+
+// Leaves root (or systemd's ambient capabilities) once the captures are open.
+void shed_privileges(const config::Settings& s, bool live) {
+  if (geteuid() == 0) {
+    // Replays need no privilege at all; a missing service user only matters for live capture.
+    const auto level = live ? spdlog::level::warn : spdlog::level::debug;
+    if (s.run.user.empty()) {
+      spdlog::log(level, "running as root: run.user is empty");
+      return;
+    }
+    if (getpwnam(s.run.user.c_str()) == nullptr) {
+      spdlog::log(level, "run.user '{}' does not exist: continuing as root (create the user, or set run.user)",
+                  s.run.user);
+      return;
+    }
+    app::drop_privileges(s.run.user);
+    spdlog::info("running as user {} with no capabilities", s.run.user);
+    return;
+  }
+  app::drop_capabilities();
+}
+
+class Service {
+ public:
+  Service(const CliOptions& cli, config::Settings s) : cli_(cli), settings_(std::move(s)) {}
+
+  int run() {
+    std::vector<std::unique_ptr<capture::Source>> sources;
+    if (!cli_.files.empty()) {
+      // Replays open files one at a time (below); nothing privileged to open first.
+    } else {
+      for (const auto& iface : settings_.capture.interfaces) {
+        capture::LiveOptions lo;
+        lo.interface = iface;
+        lo.filter = settings_.capture.filter;
+        lo.snaplen = static_cast<int>(settings_.capture.snaplen);
+        lo.buffer_mib = static_cast<int>(settings_.capture.buffer_size >> 20);
+        lo.promiscuous = settings_.capture.promiscuous;
+        lo.timeout_ms = static_cast<int>(settings_.capture.timeout / 1'000'000);
+        sources.push_back(capture::Source::open_live(lo));
+        spdlog::info("capturing on {} ({}), filter: {}", iface, capture::link_type_name(sources.back()->link_type()),
+                     lo.filter.empty() ? capture::default_filter() : lo.filter);
+      }
+    }
+    shed_privileges(settings_, !sources.empty());
+    run_ = std::make_unique<app::Run>(settings_, output::Observer{hostname(), DNSVIGIL_VERSION});
+    if (settings_.metrics.enabled) {
+      metrics_ = std::make_unique<output::MetricsServer>(settings_.metrics.listen);
+      spdlog::info("metrics on http://{}/metrics", settings_.metrics.listen);
+    }
+    if (run_->engine() != nullptr)
+      spdlog::debug("{} rules enabled", run_->engine()->rule_count());
+    start_ = Clock::now();
+    const int rc = cli_.files.empty() ? live(sources) : replay();
+    app::notify("STOPPING=1");
+    run_->finish();
+    publish_metrics(capture_stats(sources));
+    const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
+    if (!cli_.quiet) {
+      std::vector<capture::CaptureStats> live_stats;
+      for (const auto& src : sources) live_stats.push_back(src->stats());
+      app::print_summary(stderr, run_->pipeline().counters(), secs, cli_.files.size(), live_stats);
+      print_alert_summary();
+    }
+    return rc;
+  }
+
+ private:
+  int replay() {
+    app::Progress prog(!cli_.quiet && isatty(STDERR_FILENO) == 1);
+    std::uint8_t input = 0;
+    for (const auto& path : cli_.files) {
+      auto src = capture::Source::open_file(path, settings_.capture.filter);
+      run_->set_source(src->link_type(), input++);
+      while (!app::signals().stop.load(std::memory_order_relaxed)) {
+        if (src->dispatch(*run_, 4096) < 0) break;
+        prog.update(src->name(), run_->pipeline().counters());
+        service_duties({});
+      }
+      if (app::signals().stop) break;
+    }
+    prog.done();
+    return 0;
+  }
+
+  int live(std::vector<std::unique_ptr<capture::Source>>& sources) {
+    std::vector<pollfd> fds;
+    for (const auto& src : sources) fds.push_back({src->selectable_fd(), POLLIN, 0});
+    app::notify("READY=1");
+    app::notify("STATUS=capturing on " + join(settings_.capture.interfaces));
+    last_stats_ = Clock::now();
+    while (!app::signals().stop.load(std::memory_order_relaxed)) {
+      const int n = ::poll(fds.data(), fds.size(), 200);
+      if (n < 0 && errno != EINTR) {
+        spdlog::error("poll: {}", std::strerror(errno));
+        return 1;
+      }
+      for (std::size_t i = 0; i < sources.size(); ++i) {
+        run_->set_source(sources[i]->link_type(), static_cast<std::uint8_t>(i));
+        while (sources[i]->dispatch(*run_, 4096) > 0) {
+        }
+      }
+      service_duties(sources);
+    }
+    spdlog::info("stopping: {}", run_->stats_line(std::chrono::duration<double>(Clock::now() - start_).count()));
+    return 0;
+  }
+
+  std::vector<std::pair<std::string, capture::CaptureStats>> capture_stats(
+      const std::vector<std::unique_ptr<capture::Source>>& sources) const {
+    std::vector<std::pair<std::string, capture::CaptureStats>> out;
+    for (const auto& s : sources) out.emplace_back(s->name(), s->stats());
+    return out;
+  }
+
+  void publish_metrics(const std::vector<std::pair<std::string, capture::CaptureStats>>& cs) {
+    if (metrics_) metrics_->publish(run_->metrics(cs));
+  }
+
+  // Signals, metrics snapshots, periodic stats and the systemd watchdog, between batches.
+  void service_duties(const std::vector<std::unique_ptr<capture::Source>>& sources) {
+    const auto now = Clock::now();
+    if (now - last_duties_ < std::chrono::milliseconds(200)) return;
+    last_duties_ = now;
+    auto& sig = app::signals();
+    if (sig.reload.exchange(false)) reload();
+    const double secs = std::chrono::duration<double>(now - start_).count();
+    const bool periodic = !sources.empty() && now - last_stats_ >= std::chrono::nanoseconds(settings_.run.stats_interval);
+    if (sig.stats.exchange(false) || periodic) {
+      last_stats_ = now;
+      std::string line = run_->stats_line(secs);
+      for (const auto& [iface, st] : capture_stats(sources))
+        line += " " + iface + ".kernel_drops=" + std::to_string(st.dropped) + " " + iface + ".if_drops=" + std::to_string(st.if_dropped);
+      spdlog::info("stats: {}", line);
+    }
+    if (metrics_ && now - last_metrics_ >= std::chrono::seconds(1)) {
+      last_metrics_ = now;
+      publish_metrics(capture_stats(sources));
+    }
+    if (!sources.empty()) {
+      app::notify("WATCHDOG=1");
+      app::notify("STATUS=" + run_->stats_line(secs));
+    }
+  }
+
+  void reload() {
+    if (cli_.config.empty()) {
+      spdlog::info("SIGHUP: no configuration file; reopening outputs");
+      run_->reopen();
+      return;
+    }
+    try {
+      config::Settings next = config::load_file(cli_.config);
+      apply_cli(cli_, next);
+      std::vector<std::string> notes;
+      run_->reload(next, notes);
+      for (const auto& n : notes) spdlog::warn("reload: {}", n);
+      settings_ = next;
+      spdlog::info("configuration reloaded from {}", cli_.config);
+    } catch (const std::exception& e) {
+      spdlog::error("reload failed, keeping the running configuration: {}", e.what());
+      run_->reopen();
+    }
+  }
+
+  void print_alert_summary() const {
+    if (run_->engine() == nullptr) return;
+    std::string line;
+    for (const auto& [rule, n] : run_->alerts().per_rule) line += " " + std::string(rule) + "=" + std::to_string(n);
+    std::uint64_t dropped = 0;
+    for (const auto& o : run_->alerts().outputs)
+      dropped += o->stats().dropped_full + o->stats().dropped_rate + o->stats().dropped_shutdown;
+    std::fprintf(stderr, "  alerts:%s; %llu folded into summaries, %llu dropped by outputs\n",
+                 line.empty() ? " none" : line.c_str(), static_cast<unsigned long long>(run_->engine()->suppressed()),
+                 static_cast<unsigned long long>(dropped));
+  }
+
+  const CliOptions& cli_;
+  config::Settings settings_;
+  std::unique_ptr<app::Run> run_;
+  std::unique_ptr<output::MetricsServer> metrics_;
+  Clock::time_point start_, last_duties_, last_stats_, last_metrics_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  auto logger = spdlog::stderr_logger_mt("dnsvigil");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S%z dnsvigil[%P] %l: %v");
+
   CLI::App cli_app{"dnsvigil: passive DNS sensor - captures DNS, detects reconnaissance, tunnelling and hijacking"};
   cli_app.set_version_flag("--version", std::string("dnsvigil ") + DNSVIGIL_VERSION);
   CliOptions cli;
@@ -213,6 +261,7 @@ int main(int argc, char** argv) {
   cli_app.add_option("-r,--read", cli.files, "read a pcap/pcapng FILE, '-' for stdin (repeatable, read in order)");
   cli_app.add_option("--dump-json", cli.dump_json, "write one ECS JSON line per DNS message to PATH ('-': stdout)");
   cli_app.add_option("--alerts-json", cli.alerts_json, "write alerts as ECS JSON lines to PATH ('-': stdout)");
+  cli_app.add_option("--alerts-text", cli.alerts_text, "write one readable line per alert to PATH ('-': stdout)");
   cli_app.add_flag("--check-config", cli.check_config, "validate the configuration and exit");
   cli_app.add_flag("--config-reference", cli.config_reference, "print the configuration reference (markdown) and exit");
   cli_app.add_flag("--default-config", cli.default_config, "print a commented default configuration file and exit");
@@ -233,38 +282,43 @@ int main(int argc, char** argv) {
   }
   config::Settings settings;
   try {
-    settings = cli.config.empty() ? config::defaults() : config::load_file(cli.config);
+    settings = load(cli.config);
   } catch (const config::ConfigError& e) {
     std::fprintf(stderr, "dnsvigil: configuration error:\n%s\n", e.what());
     return 1;
   }
   if (cli.check_config) {
-    struct : detect::AlertSink {
-      void emit(const detect::Alert&) override {}
-    } none;
-    detect::Engine probe_engine(settings.detectors, none);
-    std::fprintf(stderr, "dnsvigil: configuration OK (%s): %zu rules enabled\n",
-                 cli.config.empty() ? "defaults" : cli.config.c_str(), probe_engine.rule_count());
-    return 0;
+    try {
+      // Build what can be built without touching files or the network: the rules and the
+      // syslog address.
+      struct : detect::AlertSink {
+        void emit(const detect::Alert&) override {}
+      } none;
+      detect::Engine engine(settings.detectors, none);
+      if (settings.outputs.syslog.enabled) {
+        output::SyslogOptions o;
+        o.transport = settings.outputs.syslog.transport;
+        o.address = settings.outputs.syslog.address;
+        (void)output::make_syslog_output(o);
+      }
+      std::fprintf(stderr, "dnsvigil: configuration OK (%s): %zu rules enabled\n",
+                   cli.config.empty() ? "defaults" : cli.config.c_str(), engine.rule_count());
+      return 0;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "dnsvigil: configuration error: %s\n", e.what());
+      return 1;
+    }
   }
-  // The command line wins over the file.
-  if (!cli.interfaces.empty()) settings.capture.interfaces = cli.interfaces;
-  if (!cli.filter_words.empty()) settings.capture.filter = join(cli.filter_words);
-  if (!cli.dump_json.empty()) settings.outputs.events_json = cli.dump_json;
-  if (!cli.alerts_json.empty()) settings.outputs.alerts_json = cli.alerts_json;
-  if (!cli.files.empty()) settings.capture.interfaces.clear();
+  apply_cli(cli, settings);
   if (settings.capture.interfaces.empty() == cli.files.empty()) {
     std::fprintf(stderr, "dnsvigil: error: give either -i IFACE (live) or -r FILE (replay); see --help\n");
     return 2;
   }
-  // Alerts need somewhere to go: standard output unless an output is configured.
-  if (settings.outputs.alerts_json.empty() && !settings.outputs.syslog.enabled) settings.outputs.alerts_json = "-";
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
-  std::signal(SIGPIPE, SIG_IGN);
+  spdlog::set_level(spdlog::level::from_str(settings.run.log_level));
+  app::install_signal_handlers();
   try {
-    Run run(settings, output::Observer{hostname(), DNSVIGIL_VERSION});
-    return cli.files.empty() ? live(run, cli, settings) : replay(run, cli, settings.capture.filter);
+    Service service(cli, std::move(settings));
+    return service.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dnsvigil: error: %s\n", e.what());
     return 1;

@@ -47,6 +47,9 @@ class RogueResolver final : public Detector {
 
   void on_event(const sensor::DnsEvent& ev, Context& ctx) override {
     if (ev.is_response() || !ports_[ev.dport] || allow_.allows(ev)) return;
+    // Without a configured resolver list, RD=0 queries are iterative resolution by a resolver
+    // (the policy learns it), not a host using someone else's resolver.
+    if (!ctx.policy.resolvers_configured() && !ev.msg->header().rd()) return;
     check(ev.ts, ev.src, ev.dst, ev.sport, ev.dport, ev.transport, &ev, ctx);
   }
 

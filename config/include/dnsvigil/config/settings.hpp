@@ -31,11 +31,16 @@ struct SyslogSettings {
   std::string format = "rfc5424";           ///< rfc5424, rfc3164
   std::string facility = "local5";
   std::string app_name = "dnsvigil";
+  std::string severity_low = "notice";      ///< syslog severity of low alerts
+  std::string severity_medium = "warning";
+  std::string severity_high = "err";
+  std::string severity_critical = "crit";
 };
 
 struct OutputSettings {
   std::string alerts_json;                  ///< path or "-"; empty = off (--alerts-json sets it)
   std::string events_json;                  ///< path or "-"; every DNS message (--dump-json sets it)
+  std::string alerts_text;                  ///< path or "-"; one readable line per alert
   SyslogSettings syslog;
   std::uint64_t queue = 65536;              ///< alerts queued per output before drops
   std::uint64_t rate_limit = 100;           ///< alerts per second per output (0 = unlimited)

@@ -1,0 +1,37 @@
+#include "dnsvigil/output/alert_text.hpp"
+
+namespace dnsvigil::output {
+
+void write_alert_text(const detect::Alert& a, std::string& out) {
+  char buf[512];
+  dnsparse::TextWriter w(buf);
+  sensor::write_rfc3339(a.ts, w);
+  w.put(" [");
+  w.put(detect::severity_name(a.severity));
+  w.put("] ");
+  w.put(a.rule->name);
+  w.put(' ');
+  w.put(a.rule->mitre.subtechnique_id.empty() ? a.rule->mitre.technique_id : a.rule->mitre.subtechnique_id);
+  if (a.has_client) {
+    w.put(' ');
+    a.client.write(w);
+  }
+  if (a.has_server) {
+    w.put(" -> ");
+    a.server.write(w);
+    if (a.server_port != 0) {
+      w.put(':');
+      w.put_uint(a.server_port);
+    }
+  }
+  if (!a.transport.empty()) {
+    w.put(' ');
+    w.put(a.transport);
+  }
+  out.assign(w.view());
+  if (a.summary) out += " (summary: " + std::to_string(a.suppressed) + " more)";
+  out += ": ";
+  out += a.reason;
+}
+
+}  // namespace dnsvigil::output

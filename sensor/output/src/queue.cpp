@@ -1,0 +1,137 @@
+#include "dnsvigil/output/queue.hpp"
+
+#include <chrono>
+
+namespace dnsvigil::output {
+
+QueuedOutput::QueuedOutput(std::unique_ptr<AlertOutput> out, std::size_t capacity, std::uint64_t rate)
+    : out_(std::move(out)), capacity_(capacity == 0 ? 1 : capacity), rate_(rate) {
+  thread_ = std::thread([this] { run(); });
+}
+
+QueuedOutput::~QueuedOutput() { close(0); }
+
+// Producer side: a per-second budget on packet time, so replays give the same result as live.
+bool QueuedOutput::admit(const detect::Alert& a) {
+  if (rate_ == 0) return true;
+  const std::int64_t sec = a.ts / 1'000'000'000;
+  if (sec != second_) {
+    second_ = sec;
+    in_second_ = 0;
+    flush_withheld();
+  }
+  if (in_second_ < rate_ || a.summary) {
+    ++in_second_;
+    return true;
+  }
+  auto& w = withheld_[a.rule->name];
+  ++w.first;
+  w.second = a;
+  stats_.dropped_rate.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+// Reports what the rate limit withheld, one summary per rule (called with mu_ held).
+void QueuedOutput::flush_withheld() {
+  for (auto& [rule, w] : withheld_) {
+    detect::Alert s = w.second;
+    s.summary = true;
+    s.suppressed = w.first;
+    s.reason = "rate limit withheld " + std::to_string(w.first) + " " + std::string(rule) +
+               " alerts; the newest: " + s.reason;
+    if (q_.size() < capacity_) {
+      q_.push_back(std::move(s));
+    } else {
+      stats_.dropped_full.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  withheld_.clear();
+}
+
+void QueuedOutput::emit(const detect::Alert& a) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    if (!admit(a)) return;
+    if (q_.size() >= capacity_) {
+      stats_.dropped_full.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    q_.push_back(a);
+    stats_.depth.store(q_.size(), std::memory_order_relaxed);
+  }
+  cv_.notify_one();
+}
+
+void QueuedOutput::reopen() {
+  {
+    std::lock_guard lock(mu_);
+    reopen_ = true;
+  }
+  cv_.notify_one();
+}
+
+void QueuedOutput::run() {
+  using namespace std::chrono;
+  milliseconds backoff{100};
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stop_ || reopen_ || !q_.empty(); });
+    if (reopen_) {
+      reopen_ = false;
+      lock.unlock();
+      out_->reopen();
+      lock.lock();
+    }
+    if (q_.empty()) {
+      if (stop_) break;
+      continue;
+    }
+    busy_ = true;
+    detect::Alert a = q_.front();
+    lock.unlock();
+    const bool ok = out_->deliver(a);
+    lock.lock();
+    busy_ = false;
+    if (ok) {
+      q_.pop_front();
+      stats_.delivered.fetch_add(1, std::memory_order_relaxed);
+      stats_.depth.store(q_.size(), std::memory_order_relaxed);
+      backoff = milliseconds{100};
+      if (q_.empty()) {
+        lock.unlock();
+        out_->flush();
+        lock.lock();
+        drained_.notify_all();
+      }
+      continue;
+    }
+    // The receiver is down: keep the alert, wait (new alerts queue up meanwhile, or drop when
+    // the queue is full), and try again, backing off up to 10 s.
+    stats_.failures.fetch_add(1, std::memory_order_relaxed);
+    if (stop_) break;
+    cv_.wait_for(lock, backoff, [&] { return stop_; });
+    if (stop_) break;
+    backoff = std::min(backoff * 2, milliseconds{10'000});
+  }
+  out_->flush();
+  drained_.notify_all();
+}
+
+void QueuedOutput::close(int timeout_ms) {
+  if (!thread_.joinable()) return;
+  {
+    std::unique_lock lock(mu_);
+    flush_withheld();
+    cv_.notify_one();
+    drained_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return q_.empty() && !busy_; });
+    stop_ = true;
+    stats_.dropped_shutdown.fetch_add(q_.size(), std::memory_order_relaxed);
+    q_.clear();
+    stats_.depth.store(0, std::memory_order_relaxed);
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+}  // namespace dnsvigil::output
