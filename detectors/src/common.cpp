@@ -65,7 +65,8 @@ double normalised_entropy(std::string_view s) noexcept {
   return max > 0 ? std::min(1.0, h / max) : 0.0;
 }
 
-NameFeatures name_features(std::string_view lower, std::string_view sub, std::uint8_t labels) noexcept {
+NameFeatures name_features(std::string_view lower, std::string_view sub, std::uint8_t labels,
+                           std::size_t entropy_from) noexcept {
   NameFeatures f;
   f.length = static_cast<std::uint16_t>(lower.size());
   f.subdomain_length = static_cast<std::uint16_t>(sub.size());
@@ -93,7 +94,7 @@ NameFeatures name_features(std::string_view lower, std::string_view sub, std::ui
   }
   f.hex = all_hex && n != 0;
   f.base32 = all_b32 && digit;
-  f.entropy = normalised_entropy({chars, n});
+  if (f.longest_label >= entropy_from) f.entropy = normalised_entropy({chars, n});
   return f;
 }
 

@@ -11,7 +11,7 @@ void Engine::on_event(const sensor::DnsEvent& ev) {
   if (ev.ts > now_) now_ = ev.ts;
   policy_.observe(ev);
   if (policy_.allow().allows(ev)) return;
-  Context ctx{policy_, *this, ev.ts, settings_.samples};
+  Context ctx{policy_, *this, ev.ts, settings_.samples, policy_.resolver(ev.client())};
   for (auto& d : detectors_) d->on_event(ev, ctx);
 }
 

@@ -12,23 +12,44 @@ DomainList::DomainList(const std::vector<std::string>& v) {
   for (std::string d : v) {
     std::transform(d.begin(), d.end(), d.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     while (!d.empty() && d.back() == '.') d.pop_back();
-    if (!d.empty()) v_.push_back(std::move(d));
+    if (d.empty()) continue;
+    hashes_.push_back(XXH3_64bits(d.data(), d.size()));
+    min_len_ = hashes_.size() == 1 ? d.size() : std::min(min_len_, d.size());
+    max_len_ = std::max(max_len_, d.size());
   }
+  std::sort(hashes_.begin(), hashes_.end());
 }
 
 bool DomainList::matches(std::string_view name) const noexcept {
-  for (const auto& d : v_) {
-    if (name.size() == d.size() && name == d) return true;
-    if (name.size() > d.size() && name.substr(name.size() - d.size()) == d && name[name.size() - d.size() - 1] == '.')
-      return true;
+  if (hashes_.empty() || name.size() < min_len_) return false;
+  // The name itself, then every suffix after a dot.
+  for (std::size_t start = 0; start < name.size();) {
+    const std::size_t len = name.size() - start;
+    if (len < min_len_) return false;
+    if (len <= max_len_) {
+      const std::uint64_t h = XXH3_64bits(name.data() + start, len);
+      if (std::binary_search(hashes_.begin(), hashes_.end(), h)) return true;
+    }
+    const std::size_t dot = name.find('.', start);
+    if (dot == std::string_view::npos) return false;
+    start = dot + 1;
   }
+  return false;
+}
+
+bool DomainList::matches(const sensor::QueryName& q) const noexcept {
+  if (hashes_.empty()) return false;
+  const std::size_t n = q.suffix_count();
+  if (n < q.label_starts().n) return matches(q.lower());  // deeper than the precomputed suffixes
+  for (std::size_t k = 1; k <= n; ++k)
+    if (std::binary_search(hashes_.begin(), hashes_.end(), q.suffix_hash(k))) return true;
   return false;
 }
 
 bool AllowMatcher::allows(const sensor::DnsEvent& ev) const noexcept {
   if (!clients.empty() && clients.contains(ev.client())) return true;
   if (!servers.empty() && servers.contains(ev.server())) return true;
-  return !domains.empty() && !ev.qname->empty() && domains.matches(ev.qname->lower());
+  return !domains.empty() && !ev.qname->empty() && domains.matches(*ev.qname);
 }
 
 // Internal servers answering internal clients, with a small distinct count of those clients.

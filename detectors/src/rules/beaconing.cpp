@@ -35,7 +35,11 @@ struct State {
   Timestamp last;
   FixedText<96> name;
   FixedText<96> domain;
+  Timestamp last_raise;
 };
+
+// A key that keeps beaconing raises at most this often (suppression folds the rest).
+constexpr Timestamp kRaiseEvery = 10 * kMinute;
 struct Probation {
   Timestamp first;
 };
@@ -98,16 +102,16 @@ class Beaconing final : public Detector {
   void on_event(const sensor::DnsEvent& ev, Context& ctx) override {
     if (ev.is_response() || ev.qname->empty() || allow_.allows(ev)) return;
     // A resolver's refreshes of cached names are periodic by nature (TTL-driven).
-    if (ctx.policy.resolver(ev.src)) return;
+    if (ctx.client_resolver) return;
     const std::string_view domain = ev.qname->registered_domain();
-    const std::uint64_t dh = hash(domain);
+    const std::uint64_t dh = ev.qname->domain_hash();
     auto [d, fresh] = domains_.emplace({dh}, ev.ts, [](auto&) {});
     (void)fresh;
     if (d->value.clients.add(hash(ev.src)))
       d->value.popular = d->value.clients.estimate() + 0.5 >= static_cast<double>(s_.popular_clients);
     if (d->value.popular) return;
     observe(ev, {ev.src, dh, 0, {}}, domain, ctx);
-    observe(ev, {ev.src, hash(ev.qname->lower()), 1, {}}, domain, ctx);
+    observe(ev, {ev.src, ev.qname->hash(), 1, {}}, domain, ctx);
   }
 
   DetectorStats stats() const override {
@@ -155,9 +159,11 @@ class Beaconing final : public Detector {
     if (st.n < kTimes) ++st.n;
     ++st.total;
     if (st.n < s_.min_lookups) return;
+    if (st.last_raise != 0 && ev.ts - st.last_raise < kRaiseEvery) return;
     const Score sc = score(st);
     const double min_iv = static_cast<double>(s_.min_interval) / 1e9, max_iv = static_cast<double>(s_.max_interval) / 1e9;
     if (sc.score < s_.min_score || sc.median_s < min_iv || sc.median_s > max_iv) return;
+    st.last_raise = ev.ts;
     ++triggers_;
     Alert a = alert_for(kInfo, ev, Severity::medium);
     a.registered_domain = std::string(domain);
@@ -177,7 +183,7 @@ class Beaconing final : public Detector {
     a.samples.push_back(st.name.str());
     // One key for both views of a (client, domain): the name view and the domain view of the
     // same beacon fold into one alert.
-    ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(k.client, hash(domain))));
+    ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(k.client, ev.qname->domain_hash())));
   }
 
   BeaconingSettings s_;

@@ -75,9 +75,9 @@ class Enumeration final : public Detector {
       gate_.decay();
       next_decay_ = ev.ts + kDecay;
     }
-    const double factor = ctx.policy.resolver(client) ? s_.resolver_factor : 1.0;
+    const double factor = ctx.client_resolver ? s_.resolver_factor : 1.0;
     const std::string_view domain = ev.qname->registered_domain();
-    const Key k{client, hash(domain)};
+    const Key k{client, ev.qname->domain_hash()};
     const std::uint32_t p = period_of(ev.ts, kBucket);
     const auto reset = [&](Bucket& b) {
       b.names.release(pool_);
@@ -100,7 +100,7 @@ class Enumeration final : public Detector {
       State& st = e->value;
       Bucket& b = st.ring.at(p, reset);
       ++b.queries;
-      if (b.names.add(hash(ev.qname->lower()), pool_)) {
+      if (b.names.add(ev.qname->hash(), pool_)) {
         ++b.adds;
         ++st.since_check;
         st.samples.add(ev.qname->lower());
@@ -118,7 +118,7 @@ class Enumeration final : public Detector {
     }
     if (!nx) return;
     nx_burst(ev, client, factor, ctx);
-    if (ctx.policy.monitored(ev.qname->lower())) zone_view(ev, ctx);
+    if (ctx.policy.monitored(*ev.qname)) zone_view(ev, ctx);
   }
 
   DetectorStats stats() const override {
@@ -167,7 +167,9 @@ class Enumeration final : public Detector {
     // crossed a threshold before it does. Then re-check every 8 new names.
     std::uint32_t upper = 0;
     st.ring.recent(p, kBuckets, [&](const Bucket& b) { upper += b.adds; });
-    if (upper < t10 || (st.since_check < 8 && upper - st.checked_upper < 8)) return;
+    // Re-check when the bound has grown by an eighth (at least 8): checks stay logarithmic in
+    // the number of names even for a key that keeps growing.
+    if (upper < t10 || upper < st.checked_upper + std::max<std::uint32_t>(8, st.checked_upper / 8)) return;
     st.since_check = 0;
     st.checked_upper = upper;
     const Window w10 = window(st.ring, p, 2);
@@ -245,7 +247,7 @@ class Enumeration final : public Detector {
       x.names.release(pool_);
       x.adds = x.queries = x.responses = x.nxdomain = 0;
     });
-    if (!b.names.add(hash(ev.qname->lower()), pool_)) return;
+    if (!b.names.add(ev.qname->hash(), pool_)) return;
     ++b.adds;
     st.samples.add(ev.qname->lower());
     if (++st.since_check < 16) return;

@@ -113,7 +113,7 @@ class ReconSweep final : public Detector {
     const IpAddr& client = ev.src;
     // Mail servers look up MX/TXT/_dmarc/DKIM for every sender; resolvers forward their
     // clients' lookups; authorised scanners are expected to sweep.
-    if (ctx.policy.mail_server(client) || ctx.policy.scanner(client) || ctx.policy.resolver(client)) return;
+    if (ctx.policy.mail_server(client) || ctx.policy.scanner(client) || ctx.client_resolver) return;
     const std::string_view lower = ev.qname->lower();
     const int tb = qtype_bit(ev.msg->question().type);
     const int nb = name_bit(lower);
@@ -121,7 +121,7 @@ class ReconSweep final : public Detector {
     const std::uint32_t p = period_of(ev.ts, kBucket);
     const std::string_view domain = ev.qname->registered_domain();
 
-    auto [e, inserted] = keys_.emplace({client, hash(domain)}, ev.ts, [&](auto&) { ++evicted_; });
+    auto [e, inserted] = keys_.emplace({client, ev.qname->domain_hash()}, ev.ts, [&](auto&) { ++evicted_; });
     State& st = e->value;
     if (inserted) {
       st.domain.set(domain);
@@ -156,7 +156,7 @@ class ReconSweep final : public Detector {
             .with("threshold_qtypes", static_cast<std::int64_t>(s_.qtypes_10m))
             .with("threshold_names", static_cast<std::int64_t>(s_.names_10m));
         a.samples = st.samples.list(ctx.samples);
-        ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(client, hash(domain))));
+        ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(client, ev.qname->domain_hash())));
       }
     }
     // Multi-domain variant: TXT, MX or _dmarc lookups across many registered domains.
@@ -186,7 +186,7 @@ class ReconSweep final : public Detector {
     MultiState& st = e->value;
     if (inserted) st.first = ev.ts;
     DomBucket& b = st.ring.at(p, [&](DomBucket& x) { x.domains.release(pool_); });
-    if (!b.domains.add(hash(domain), pool_)) return;
+    if (!b.domains.add(ev.qname->domain_hash(), pool_)) return;
     st.samples.add(domain);
     Sketch acc;
     st.ring.recent(p, 2, [&](const DomBucket& x) { x.domains.merge_into(acc, pool_); });

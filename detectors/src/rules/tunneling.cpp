@@ -107,7 +107,7 @@ class Tunneling final : public Detector {
     }
     const sensor::QueryName& q = *ev.qname;
     const std::uint16_t qtype = ev.msg->question().type;
-    const NameFeatures f = name_features(q.lower(), q.subdomain(), q.labels());
+    const NameFeatures f = name_features(q.lower(), q.subdomain(), q.labels(), s_.min_encoded_label);
     const bool encoded = f.non_ldh || (f.longest_label >= s_.min_encoded_label && f.entropy >= s_.min_entropy) ||
                          (f.hex && f.longest_label >= 2 * s_.min_encoded_label);
     const bool txt_null = qtype == TXT || qtype == NULL_;
@@ -115,7 +115,7 @@ class Tunneling final : public Detector {
     if (f.subdomain_length == 0) return;
 
     const std::string_view domain = q.registered_domain();
-    const Key k{ev.src, hash(domain)};
+    const Key k{ev.src, q.domain_hash()};
     auto* e = keys_.find(k);
     if (e == nullptr) {
       // Ordinary names earn state only when they repeat; encoded ones at once.
@@ -141,7 +141,7 @@ class Tunneling final : public Detector {
     if (f.length > st.max_length) st.max_length = f.length;
     // Information octets count long subdomains only: payload encoders fill long labels,
     // while brute-force enumeration tries short dictionary words (it is enumeration's job).
-    if (b.names.add(hash(q.lower()), pool_) && f.longest_label >= s_.min_encoded_label) b.info_bytes += f.subdomain_length;
+    if (b.names.add(q.hash(), pool_) && f.longest_label >= s_.min_encoded_label) b.info_bytes += f.subdomain_length;
     if (encoded) {
       ++b.suspicious;
       st.samples.add(q.lower());
@@ -237,7 +237,7 @@ class Tunneling final : public Detector {
     b.length_sum += f.length;
     if (f.length > b.max_length) b.max_length = f.length;
     b.qtypes = static_cast<std::uint16_t>(b.qtypes | (1U << bit));
-    const bool fresh = b.names.add(hash(ev.qname->lower()), pool_);
+    const bool fresh = b.names.add(ev.qname->hash(), pool_);
     st.samples.add(ev.qname->lower());
     std::uint64_t count = 0, sum = 0;
     std::uint16_t max_len = 0, qtypes = 0;

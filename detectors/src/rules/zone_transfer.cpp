@@ -207,7 +207,7 @@ class ZoneTransfer final : public Detector {
   }
 
   void on_any(const sensor::DnsEvent& ev, Context& ctx) {
-    if (exempt_recon_client(ctx.policy, ev.src) || ctx.policy.resolver(ev.src)) return;
+    if (exempt_recon_client(ctx.policy, ev.src) || ctx.client_resolver) return;
     auto [e, inserted] = any_.emplace({ev.src}, ev.ts, [](auto&) {});
     AnyState& st = e->value;
     if (inserted) st.first = ev.ts;

@@ -11,8 +11,7 @@ namespace dnsvigil::sensor {
 
 namespace {
 std::uint64_t question_hash(const DnsEvent& ev) noexcept {
-  const std::string_view name = ev.qname->lower();
-  const std::uint64_t h = XXH3_64bits(name.data(), name.size());
+  const std::uint64_t h = ev.qname->hash();
   const std::uint32_t tc = std::uint32_t{ev.msg->question().type} << 16 | ev.msg->question().klass;
   return XXH3_64bits_withSeed(&tc, sizeof tc, h);
 }

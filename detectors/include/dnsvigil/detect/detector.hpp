@@ -28,6 +28,7 @@ struct Context {
   Raiser& raiser;
   Timestamp now = 0;        ///< packet time
   std::size_t samples = 5;  ///< sample names to attach
+  bool client_resolver = false;  ///< the event's client is a (configured or learned) resolver
 };
 
 /// State sizes and counters of a rule (exported as metrics).

@@ -17,8 +17,10 @@ struct NameFeatures {
   bool non_ldh = false;               ///< escaped octets or characters outside letters, digits, '-', '_'
 };
 
-/// Computes features of `lower` (lower case presentation form) whose subdomain is `sub`.
-[[nodiscard]] NameFeatures name_features(std::string_view lower, std::string_view sub, std::uint8_t labels) noexcept;
+/// Computes features of `lower` (lower case presentation form) whose subdomain is `sub`. The
+/// entropy (the costly part) is computed only when the longest label reaches `entropy_from`.
+[[nodiscard]] NameFeatures name_features(std::string_view lower, std::string_view sub, std::uint8_t labels,
+                                         std::size_t entropy_from = 0) noexcept;
 
 /// Shannon entropy of the characters of `s` divided by log2(min(|s|, 64)), in [0, 1]: raw
 /// entropy cannot exceed log2(|s|), so a fixed cut-off would treat short labels unfairly.

@@ -32,17 +32,22 @@ class Prefixes {
   std::vector<sensor::Prefix> v_;
 };
 
-/// Domain allowlist: exact registered domains and their subdomains.
+/// Domain allowlist: exact domains and their subdomains. Entries are kept as hashes, and a
+/// name is checked by hashing each of its label suffixes: cost grows with the name's labels,
+/// not with the list.
 class DomainList {
  public:
   DomainList() = default;
   explicit DomainList(const std::vector<std::string>& v);
   /// True when `name` (lower case, no trailing dot) equals an entry or ends with ".entry".
   [[nodiscard]] bool matches(std::string_view name) const noexcept;
-  [[nodiscard]] bool empty() const noexcept { return v_.empty(); }
+  /// The same for a question name, from its precomputed suffix hashes.
+  [[nodiscard]] bool matches(const sensor::QueryName& q) const noexcept;
+  [[nodiscard]] bool empty() const noexcept { return hashes_.empty(); }
 
  private:
-  std::vector<std::string> v_;
+  std::vector<std::uint64_t> hashes_;  // sorted
+  std::size_t min_len_ = 0, max_len_ = 0;
 };
 
 /// Allowlist compiled for matching.
@@ -70,7 +75,7 @@ class Policy {
   [[nodiscard]] bool scanner(const IpAddr& a) const noexcept { return scanners_.contains(a); }
   [[nodiscard]] Role role() const noexcept { return role_; }
   /// True when `name` is inside a monitored zone.
-  [[nodiscard]] bool monitored(std::string_view name) const noexcept { return zones_.matches(name); }
+  [[nodiscard]] bool monitored(const sensor::QueryName& q) const noexcept { return zones_.matches(q); }
   /// The global allowlist.
   [[nodiscard]] const AllowMatcher& allow() const noexcept { return allow_; }
 

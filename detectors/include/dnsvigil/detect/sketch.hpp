@@ -11,6 +11,19 @@
 
 namespace dnsvigil::detect {
 
+namespace detail {
+/// 2^-r for every register value r (ranks never exceed 64).
+inline constexpr std::array<double, 66> kInversePowers = [] {
+  std::array<double, 66> t{};
+  double v = 1.0;
+  for (auto& x : t) {
+    x = v;
+    v /= 2;
+  }
+  return t;
+}();
+}  // namespace detail
+
 /// HyperLogLog (Flajolet, Fusy, Gandouet, Meunier 2007) with 2^P one-octet registers and the
 /// linear-counting correction for small cardinalities. Standard error about 1.04 / sqrt(2^P).
 template <unsigned P>
@@ -38,7 +51,7 @@ struct Hll {
     double sum = 0;
     std::size_t zeros = 0;
     for (const std::uint8_t r : reg) {
-      sum += std::ldexp(1.0, -static_cast<int>(r));
+      sum += detail::kInversePowers[r];
       zeros += r == 0;
     }
     const double alpha = 0.7213 / (1.0 + 1.079 / m);

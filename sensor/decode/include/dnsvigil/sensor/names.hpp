@@ -13,6 +13,18 @@
 
 namespace dnsvigil::sensor {
 
+/// Where each label of a presentation-form name starts (at most 128 labels), and whether any
+/// label holds escaped octets.
+struct LabelStarts {
+  std::array<std::uint16_t, 128> start{};
+  std::size_t n = 0;
+  bool escaped = false;
+  /// Offset of the label `k` labels from the end (k = 1: the last); 0 when there are fewer.
+  [[nodiscard]] std::uint16_t from_end(std::size_t k) const noexcept { return k <= n ? start[n - k] : 0; }
+  /// Scans a presentation-form name (\DDD and \X escapes honoured).
+  [[nodiscard]] static LabelStarts of(std::string_view name) noexcept;
+};
+
 /// Offsets that split a lower-case name in presentation form.
 struct DomainSplit {
   std::uint16_t registered = 0;  ///< where the registered domain starts (name size when there is none)
@@ -39,6 +51,8 @@ class DomainSplitter {
   /// Splits `lower` (lower case, presentation form, no trailing dot). `lower` must be followed
   /// by a NUL octet (QueryName guarantees it).
   [[nodiscard]] DomainSplit split(std::string_view lower) noexcept;
+  /// The same with the label starts and the XXH3 of `lower` already known.
+  [[nodiscard]] DomainSplit split(std::string_view lower, const LabelStarts& labels, std::uint64_t hash) noexcept;
   /// Where the list came from, for the startup log.
   [[nodiscard]] const std::string& source() const noexcept { return source_; }
 
@@ -54,7 +68,13 @@ class QueryName {
  public:
   /// Fills from the first question of `m` (empty when the message has none).
   void set(const dnsparse::Message& m, DomainSplitter* splitter) noexcept;
-  void clear() noexcept { len_ = 0; split_ = {}; labels_ = 0; }
+  void clear() noexcept {
+    len_ = 0;
+    split_ = {};
+    labels_ = 0;
+    starts_.n = 0;
+    suffixes_ = 0;
+  }
 
   [[nodiscard]] bool empty() const noexcept { return len_ == 0; }
   /// Presentation form with the case seen on the wire.
@@ -70,6 +90,18 @@ class QueryName {
   }
   /// The public suffix ("com", "co.uk"), lower case.
   [[nodiscard]] std::string_view top_level_domain() const noexcept { return lower().substr(split_.suffix); }
+  /// XXH3 of lower(), computed once for every consumer.
+  [[nodiscard]] std::uint64_t hash() const noexcept { return hash_; }
+  /// XXH3 of registered_domain().
+  [[nodiscard]] std::uint64_t domain_hash() const noexcept { return domain_hash_; }
+  /// Label starts of lower().
+  [[nodiscard]] const LabelStarts& label_starts() const noexcept { return starts_; }
+  /// XXH3 of the suffix of lower() made of its last `k` labels (1 <= k <= suffix_count()),
+  /// for allowlists that match a domain and its subdomains.
+  [[nodiscard]] std::uint64_t suffix_hash(std::size_t k) const noexcept { return suffix_hashes_[k - 1]; }
+  /// Suffix hashes available: the labels, at most kSuffixHashes.
+  [[nodiscard]] std::size_t suffix_count() const noexcept { return suffixes_; }
+  static constexpr std::size_t kSuffixHashes = 16;
 
  private:
   std::array<char, dnsparse::limits::kMaxNameText + 1> text_{};
@@ -77,6 +109,10 @@ class QueryName {
   std::uint16_t len_ = 0;
   std::uint8_t labels_ = 0;
   DomainSplit split_;
+  std::uint64_t hash_ = 0, domain_hash_ = 0;
+  LabelStarts starts_;
+  std::array<std::uint64_t, kSuffixHashes> suffix_hashes_{};
+  std::size_t suffixes_ = 0;
 };
 
 }  // namespace dnsvigil::sensor

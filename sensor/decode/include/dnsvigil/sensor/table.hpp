@@ -10,6 +10,8 @@
 #include <type_traits>
 #include <utility>
 
+// Inlined: every table operation hashes a small fixed-size key.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "dnsvigil/sensor/time.hpp"
@@ -159,6 +161,21 @@ class LruTable {
     std::uint32_t prev, next;
   };
 
+  // Equal full hashes make a mismatch rare; compare with fixed-size copies the compiler inlines.
+  static bool same_key(const Key& a, const Key& b) noexcept {
+    if constexpr (sizeof(Key) % 8 == 0) {
+      std::uint64_t x, y, diff = 0;
+      for (std::size_t i = 0; i < sizeof(Key); i += 8) {
+        std::memcpy(&x, reinterpret_cast<const char*>(&a) + i, 8);
+        std::memcpy(&y, reinterpret_cast<const char*>(&b) + i, 8);
+        diff |= x ^ y;
+      }
+      return diff == 0;
+    } else {
+      return std::memcmp(&a, &b, sizeof(Key)) == 0;
+    }
+  }
+
   std::uint32_t slot_of(const Entry* e) const noexcept {
     return static_cast<std::uint32_t>(reinterpret_cast<const Slot*>(e) - slots_);
   }
@@ -169,7 +186,7 @@ class LruTable {
       const std::uint32_t v = index_[i];
       if (v == 0) return kNone;
       const Slot& sl = slots_[v - 1];
-      if (sl.hash == h && std::memcmp(&sl.e.key, &k, sizeof(Key)) == 0) return v - 1;
+      if (sl.hash == h && same_key(sl.e.key, k)) return v - 1;
     }
   }
 
