@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# make-all.sh -- re-creates every capture under pcaps/ and pcaps/README.md (~15 min, needs root).
+# Builds the lab once, runs every make-<set>.sh against it (LAB_SHARED=1), runs the 10-minute jittered beacon in
+# the background meanwhile (ws2 only; every other capture excludes ws2), then tears the lab down.
+. "$(dirname "$0")/lib.sh"
+cd "$LAB_DIR"
+lab_up
+export LAB_SHARED=1 LAB_TMP
+./make-beaconing.sh fg
+./make-beaconing.sh jitter & JPID=$!
+for set in pipeline zone_transfer enumeration recon_sweep rogue_resolver tunneling benign demo; do
+  ./make-$set.sh
+done
+log "waiting for the jittered beacon capture to finish"
+wait $JPID
+./make-readme.sh
+log "all captures done: $(du -sh "$PCAPS_DIR" | cut -f1) in $PCAPS_DIR"
