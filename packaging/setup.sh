@@ -14,7 +14,7 @@ build_pkgs=(
   clang libclang-rt-14-dev
 )
 test_pkgs=(
-  tshark tcpdump tcpreplay iproute2 dnsutils rsyslog systemd python3
+  tshark tcpdump tcpreplay iproute2 dnsutils rsyslog systemd python3 logrotate man-db dpkg-dev
 )
 lab_pkgs=(
   bind9 bind9-utils knot knot-dnsutils dnsrecon fierce dnsenum dnsmap gobuster iodine dns2tcp
