@@ -31,6 +31,10 @@ void Engine::on_flow(const sensor::FlowEvent& f) {
 void Engine::on_tick(sensor::Timestamp now) {
   if (now > now_) now_ = now;
   Context ctx{policy_, *this, now_, settings_.samples};
+  if (shared_ != nullptr) {
+    policy_.sync(*shared_);
+    for (auto& d : detectors_) d->sync(*shared_, ctx);
+  }
   for (auto& d : detectors_) d->on_tick(ctx);
   flush_summaries(now_);
 }

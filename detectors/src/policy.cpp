@@ -60,10 +60,19 @@ struct Policy::Learned {
   struct State {
     Hll<5> clients;  // 32 registers: enough to tell 1 from 3 from 10
     std::uint32_t iterative;  // RD=0 queries to outside servers
+    std::uint32_t iterative_synced;
     bool resolver;
+    bool dirty;     // changed since the last sync
   };
   sensor::LruTable<Key, State> table{4096};
   std::size_t resolvers = 0;
+  std::vector<IpAddr> dirty;  // servers to push at the next sync (bounded by the table)
+
+  void touched(State& st, const IpAddr& server) {
+    if (st.dirty || dirty.size() >= 4096) return;
+    st.dirty = true;
+    dirty.push_back(server);
+  }
 };
 
 Policy::Policy(const DetectorSettings& s)
@@ -84,7 +93,23 @@ bool Policy::resolver(const IpAddr& a) const noexcept {
   if (resolvers_.contains(a)) return true;
   if (!resolvers_.empty()) return false;
   const auto* e = learned_->table.find({a});
-  return e != nullptr && e->value.resolver;
+  if (e != nullptr && e->value.resolver) return true;
+  return !shared_learned_.empty() && std::binary_search(shared_learned_.begin(), shared_learned_.end(), a);
+}
+
+void Policy::sync(SharedView& shared) {
+  if (!resolvers_.empty()) return;
+  std::vector<SharedView::ServerDelta> deltas;
+  for (const IpAddr& server : learned_->dirty) {
+    auto* e = learned_->table.find({server});
+    if (e == nullptr) continue;
+    Learned::State& st = e->value;
+    st.dirty = false;
+    deltas.push_back({server, st.clients, st.iterative - st.iterative_synced});
+    st.iterative_synced = st.iterative;
+  }
+  learned_->dirty.clear();
+  shared.sync_servers(deltas, learn_min_clients_, shared_learned_);
 }
 
 std::size_t Policy::learned_resolvers() const noexcept { return learned_->resolvers; }
@@ -99,6 +124,7 @@ void Policy::observe(const sensor::DnsEvent& ev) noexcept {
     });
     (void)inserted;
     Learned::State& st = e->value;
+    learned_->touched(st, ev.src);
     if (!st.resolver && ++st.iterative >= 3) {
       st.resolver = true;
       ++learned_->resolvers;
@@ -115,6 +141,7 @@ void Policy::observe(const sensor::DnsEvent& ev) noexcept {
   (void)inserted;
   Learned::State& st = e->value;
   const bool changed = st.clients.add(XXH3_64bits(client.bytes.data(), client.bytes.size()));
+  if (changed) learned_->touched(st, server);
   if (changed && !st.resolver && st.clients.estimate() + 0.5 >= static_cast<double>(learn_min_clients_)) {
     st.resolver = true;
     ++learned_->resolvers;

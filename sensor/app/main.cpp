@@ -30,6 +30,7 @@ struct CliOptions {
   std::vector<std::string> interfaces;
   std::vector<std::string> files;
   std::string dump_json, alerts_json, alerts_text;
+  unsigned workers = 0;
   bool check_config = false, config_reference = false, default_config = false, quiet = false;
   std::vector<std::string> filter_words;
 };
@@ -54,6 +55,7 @@ void apply_cli(const CliOptions& cli, config::Settings& s) {
   if (!cli.dump_json.empty()) s.outputs.events_json = cli.dump_json;
   if (!cli.alerts_json.empty()) s.outputs.alerts_json = cli.alerts_json;
   if (!cli.alerts_text.empty()) s.outputs.alerts_text = cli.alerts_text;
+  if (cli.workers != 0) s.workers = cli.workers;
   // Alerts need somewhere to go: standard output unless an output is configured.
   if (s.outputs.alerts_json.empty() && s.outputs.alerts_text.empty() && !s.outputs.syslog.enabled)
     s.outputs.alerts_json = "-";
@@ -63,18 +65,17 @@ config::Settings load(const std::string& path) {
   return path.empty() ? config::defaults() : config::load_file(path);
 }
 
-// Leaves root (or systemd's ambient capabilities) once the captures are open.
-void shed_privileges(const config::Settings& s, bool live) {
+// Leaves root (or systemd's ambient capabilities) once the captures are open, before any
+// other thread starts (capabilities are per thread). Live capture only: a
+// replay runs with the rights of whoever started it (it may read files only they can read).
+void shed_privileges(const config::Settings& s) {
   if (geteuid() == 0) {
-    // Replays need no privilege at all; a missing service user only matters for live capture.
-    const auto level = live ? spdlog::level::warn : spdlog::level::debug;
     if (s.run.user.empty()) {
-      spdlog::log(level, "running as root: run.user is empty");
+      spdlog::warn("running as root: run.user is empty");
       return;
     }
     if (getpwnam(s.run.user.c_str()) == nullptr) {
-      spdlog::log(level, "run.user '{}' does not exist: continuing as root (create the user, or set run.user)",
-                  s.run.user);
+      spdlog::warn("run.user '{}' does not exist: continuing as root (create the user, or set run.user)", s.run.user);
       return;
     }
     app::drop_privileges(s.run.user);
@@ -106,14 +107,18 @@ class Service {
                      lo.filter.empty() ? capture::default_filter() : lo.filter);
       }
     }
-    shed_privileges(settings_, !sources.empty());
-    run_ = std::make_unique<app::Run>(settings_, output::Observer{hostname(), DNSVIGIL_VERSION});
+    // Output files are opened as run.user, so that it owns them and can reopen them on SIGHUP.
+    if (!sources.empty()) shed_privileges(settings_);
+    const output::Observer obs{hostname(), DNSVIGIL_VERSION};
+    auto outputs = app::open_outputs(settings_, obs);
+    auto dump = settings_.outputs.events_json.empty() ? nullptr
+                                                      : std::make_unique<app::DumpWriter>(settings_.outputs.events_json);
+    run_ = std::make_unique<app::Run>(settings_, obs, std::move(outputs), std::move(dump));
     if (settings_.metrics.enabled) {
       metrics_ = std::make_unique<output::MetricsServer>(settings_.metrics.listen);
       spdlog::info("metrics on http://{}/metrics", settings_.metrics.listen);
     }
-    if (run_->engine() != nullptr)
-      spdlog::debug("{} rules enabled", run_->engine()->rule_count());
+    spdlog::debug("{} rules enabled, {} workers", run_->rules(), run_->workers());
     start_ = Clock::now();
     const int rc = cli_.files.empty() ? live(sources) : replay();
     app::notify("STOPPING=1");
@@ -123,7 +128,7 @@ class Service {
     if (!cli_.quiet) {
       std::vector<capture::CaptureStats> live_stats;
       for (const auto& src : sources) live_stats.push_back(src->stats());
-      app::print_summary(stderr, run_->pipeline().counters(), secs, cli_.files.size(), live_stats);
+      app::print_summary(stderr, run_->counters(), secs, cli_.files.size(), live_stats);
       print_alert_summary();
     }
     return rc;
@@ -138,7 +143,7 @@ class Service {
       run_->set_source(src->link_type(), input++);
       while (!app::signals().stop.load(std::memory_order_relaxed)) {
         if (src->dispatch(*run_, 4096) < 0) break;
-        prog.update(src->name(), run_->pipeline().counters());
+        prog.update(src->name(), run_->counters());
         service_duties({});
       }
       if (app::signals().stop) break;
@@ -228,14 +233,14 @@ class Service {
   }
 
   void print_alert_summary() const {
-    if (run_->engine() == nullptr) return;
+    if (!run_->detecting()) return;
     std::string line;
-    for (const auto& [rule, n] : run_->alerts().per_rule) line += " " + std::string(rule) + "=" + std::to_string(n);
+    for (const auto& [rule, n] : run_->alerts().per_rule()) line += " " + std::string(rule) + "=" + std::to_string(n);
     std::uint64_t dropped = 0;
     for (const auto& o : run_->alerts().outputs)
       dropped += o->stats().dropped_full + o->stats().dropped_rate + o->stats().dropped_shutdown;
     std::fprintf(stderr, "  alerts:%s; %llu folded into summaries, %llu dropped by outputs\n",
-                 line.empty() ? " none" : line.c_str(), static_cast<unsigned long long>(run_->engine()->suppressed()),
+                 line.empty() ? " none" : line.c_str(), static_cast<unsigned long long>(run_->suppressed()),
                  static_cast<unsigned long long>(dropped));
   }
 
@@ -262,6 +267,8 @@ int main(int argc, char** argv) {
   cli_app.add_option("--dump-json", cli.dump_json, "write one ECS JSON line per DNS message to PATH ('-': stdout)");
   cli_app.add_option("--alerts-json", cli.alerts_json, "write alerts as ECS JSON lines to PATH ('-': stdout)");
   cli_app.add_option("--alerts-text", cli.alerts_text, "write one readable line per alert to PATH ('-': stdout)");
+  cli_app.add_option("-j,--workers", cli.workers, "worker threads; packets are sharded by client address")
+      ->check(CLI::Range(1, 64));
   cli_app.add_flag("--check-config", cli.check_config, "validate the configuration and exit");
   cli_app.add_flag("--config-reference", cli.config_reference, "print the configuration reference (markdown) and exit");
   cli_app.add_flag("--default-config", cli.default_config, "print a commented default configuration file and exit");

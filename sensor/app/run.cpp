@@ -1,5 +1,7 @@
 #include "run.hpp"
 
+#include <xxhash.h>
+
 #include "dnsvigil/dnsparse/error.hpp"
 #include "dnsvigil/output/event_json.hpp"
 #include "dnsvigil/output/metrics.hpp"
@@ -7,18 +9,34 @@
 
 namespace dnsvigil::app {
 
+// ---- outputs ------------------------------------------------------------------------------
+
 void AlertFanout::emit(const detect::Alert& a) {
-  ++per_rule[a.rule->name];
+  {
+    std::lock_guard lock(mu_);
+    ++per_rule_[a.rule->name];
+  }
   for (auto& o : outputs) o->emit(a);
 }
 
-std::vector<std::unique_ptr<output::QueuedOutput>> make_outputs(const config::Settings& s, const output::Observer& obs) {
-  std::vector<std::unique_ptr<output::QueuedOutput>> out;
-  const auto queued = [&](std::unique_ptr<output::AlertOutput> o) {
-    out.push_back(std::make_unique<output::QueuedOutput>(std::move(o), s.outputs.queue, s.outputs.rate_limit));
-  };
-  if (!s.outputs.alerts_json.empty()) queued(output::make_json_output(s.outputs.alerts_json, obs));
-  if (!s.outputs.alerts_text.empty()) queued(output::make_text_output(s.outputs.alerts_text));
+std::map<std::string_view, std::uint64_t> AlertFanout::per_rule() const {
+  std::lock_guard lock(mu_);
+  return per_rule_;
+}
+
+namespace {
+std::vector<std::unique_ptr<output::QueuedOutput>> queued(std::vector<std::unique_ptr<output::AlertOutput>> outs,
+                                                          const config::Settings& s) {
+  std::vector<std::unique_ptr<output::QueuedOutput>> q;
+  for (auto& o : outs) q.push_back(std::make_unique<output::QueuedOutput>(std::move(o), s.outputs.queue, s.outputs.rate_limit));
+  return q;
+}
+}  // namespace
+
+std::vector<std::unique_ptr<output::AlertOutput>> open_outputs(const config::Settings& s, const output::Observer& obs) {
+  std::vector<std::unique_ptr<output::AlertOutput>> out;
+  if (!s.outputs.alerts_json.empty()) out.push_back(output::make_json_output(s.outputs.alerts_json, obs));
+  if (!s.outputs.alerts_text.empty()) out.push_back(output::make_text_output(s.outputs.alerts_text));
   if (s.outputs.syslog.enabled) {
     const auto& y = s.outputs.syslog;
     output::SyslogOptions o;
@@ -30,46 +48,259 @@ std::vector<std::unique_ptr<output::QueuedOutput>> make_outputs(const config::Se
                   output::syslog_severity(y.severity_high), output::syslog_severity(y.severity_critical)};
     o.app_name = y.app_name;
     o.hostname = obs.hostname;
-    queued(output::make_syslog_output(o));
+    out.push_back(output::make_syslog_output(o));
   }
   return out;
 }
 
-Run::Run(const config::Settings& s, output::Observer obs)
-    : settings_(s), obs_(std::move(obs)), pipeline_(s.pipeline, *this) {
-  if (!s.outputs.events_json.empty()) dump_ = std::make_unique<output::LineWriter>(s.outputs.events_json);
-  fanout_.outputs = make_outputs(s, obs_);
-  if (!fanout_.outputs.empty()) engine_ = std::make_unique<detect::Engine>(s.detectors, fanout_);
+void DumpWriter::write_chunk(const std::string& chunk) {
+  if (chunk.empty()) return;
+  std::lock_guard lock(mu_);
+  // Chunks hold whole lines ending in '\n'; LineWriter adds the last newline itself.
+  out_.write(std::string_view(chunk).substr(0, chunk.size() - 1));
 }
 
-Run::~Run() = default;
+void DumpWriter::reopen() {
+  std::lock_guard lock(mu_);
+  out_.flush();
+  out_.reopen();
+}
 
-void Run::on_event(const sensor::DnsEvent& ev) {
-  if (dump_) {
+// ---- shard --------------------------------------------------------------------------------
+
+namespace {
+constexpr std::size_t kDumpChunk = 64u << 10;
+}
+
+Shard::Shard(const config::Settings& s, AlertFanout& fanout, DumpWriter* dump, detect::SharedView* shared)
+    : pipeline_(s.pipeline, *this), dump_(dump), shared_(shared) {
+  rebuild_engine(s, fanout);
+}
+
+Shard::~Shard() = default;
+
+void Shard::finish_engine() {
+  if (engine_) engine_->finish();
+}
+
+void Shard::rebuild_engine(const config::Settings& s, AlertFanout& fanout) {
+  engine_.reset();
+  if (fanout.outputs.empty()) return;
+  engine_ = std::make_unique<detect::Engine>(s.detectors, fanout);
+  engine_->attach(shared_);
+}
+
+void Shard::on_event(const sensor::DnsEvent& ev) {
+  if (dump_ != nullptr) {
     output::write_event_json(ev, json_);
-    dump_->write(json_.line());
+    chunk_ += json_.line();
+    chunk_ += '\n';
+    if (chunk_.size() >= kDumpChunk) flush_dump();
   }
   if (engine_) engine_->on_event(ev);
 }
 
-void Run::on_unanswered(const sensor::UnansweredQuery& q) {
-  if (dump_) {
+void Shard::on_unanswered(const sensor::UnansweredQuery& q) {
+  if (dump_ != nullptr) {
     output::write_unanswered_json(q, json_);
-    dump_->write(json_.line());
+    chunk_ += json_.line();
+    chunk_ += '\n';
+    if (chunk_.size() >= kDumpChunk) flush_dump();
   }
   if (engine_) engine_->on_unanswered(q);
 }
 
-void Run::on_flow(const sensor::FlowEvent& f) {
+void Shard::on_flow(const sensor::FlowEvent& f) {
   if (engine_) engine_->on_flow(f);
 }
 
-void Run::on_tick(sensor::Timestamp now) {
+void Shard::on_tick(sensor::Timestamp now) {
   if (engine_) engine_->on_tick(now);
+  publish_snapshot();
+}
+
+void Shard::flush_dump() {
+  if (dump_ != nullptr) dump_->write_chunk(chunk_);
+  chunk_.clear();
+}
+
+void Shard::finish() {
+  pipeline_.finish();
+  if (engine_) engine_->finish();
+  flush_dump();
+  publish_snapshot();
+}
+
+void Shard::publish_snapshot() {
+  std::lock_guard lock(snap_mu_);
+  snapshot_ = pipeline_.counters();
+}
+
+sensor::Counters Shard::counters_snapshot() const {
+  std::lock_guard lock(snap_mu_);
+  return snapshot_;
+}
+
+// ---- run and dispatcher ---------------------------------------------------------------------
+
+namespace {
+
+enum Kind : std::uint16_t { kFrame = 0, kDatagram = 1, kTick = 2, kStop = 3 };
+
+// Record header in a worker's ring; a frame's octets follow it.
+struct ItemHead {
+  std::int64_t ts;
+  std::uint16_t kind;
+  std::uint16_t link;
+  std::uint8_t input;
+  std::uint8_t pad[3];
+};
+
+// What a reassembled datagram carries besides its octets.
+struct DatagramMeta {
+  sensor::IpAddr src, dst;
+  std::uint16_t vlan0;
+  std::uint8_t ip_version, proto, vlan_count, pad[3];
+};
+
+constexpr std::size_t kRingBytes = 8u << 20;
+constexpr std::size_t kMaxRecord = sizeof(ItemHead) + sizeof(DatagramMeta) + 65536 + 64;
+
+}  // namespace
+
+struct Run::Worker {
+  std::unique_ptr<sensor::SpscRing> ring = std::make_unique<sensor::SpscRing>(kRingBytes);
+  std::thread thread;
+};
+
+Run::Run(const config::Settings& s, output::Observer obs, std::vector<std::unique_ptr<output::AlertOutput>> outputs,
+         std::unique_ptr<DumpWriter> dump)
+    : settings_(s), obs_(std::move(obs)), dump_(std::move(dump)) {
+  fanout_.outputs = queued(std::move(outputs), s);
+  const std::size_t n = s.workers < 1 ? 1 : s.workers;
+  for (std::size_t i = 0; i < n; ++i)
+    shards_.push_back(std::make_unique<Shard>(s, fanout_, dump_.get(), n > 1 ? &shared_ : nullptr));
+  if (n == 1) return;
+  for (const std::uint16_t p : s.pipeline.dns_ports) dns_ports_.set(p);
+  defrag_ = std::make_unique<sensor::Defragmenter>(s.pipeline.defrag, dispatch_counters_);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto w = std::make_unique<Worker>();
+    Shard* shard = shards_[i].get();
+    Worker* self = w.get();
+    w->thread = std::thread([shard, self] {
+      std::vector<std::uint8_t> scratch(kMaxRecord);
+      // The last record a worker gets is kStop: everything queued before it is handled first.
+      for (bool stop = false; !stop;) {
+        self->ring->drain(scratch, [&](std::span<const std::uint8_t> rec) {
+          ItemHead h;
+          std::memcpy(&h, rec.data(), sizeof h);
+          const auto body = rec.subspan(sizeof h);
+          switch (h.kind) {
+            case kFrame: shard->pipeline().on_frame(h.link, h.ts, body, h.input); break;
+            case kDatagram: {
+              DatagramMeta m;
+              std::memcpy(&m, body.data(), sizeof m);
+              sensor::Packet pkt;
+              pkt.src = m.src;
+              pkt.dst = m.dst;
+              pkt.ip_version = m.ip_version;
+              pkt.proto = m.proto;
+              pkt.vlan_count = m.vlan_count;
+              pkt.vlan[0] = m.vlan0;
+              shard->pipeline().on_reassembled(pkt, body.subspan(sizeof m), h.ts, h.input);
+              break;
+            }
+            case kTick: shard->pipeline().advance_to(h.ts); break;
+            default: stop = true; break;
+          }
+        });
+        if (!stop) self->ring->wait();
+      }
+    });
+    workers_.push_back(std::move(w));
+  }
+}
+
+Run::~Run() { stop_workers(); }
+
+void Run::stop_workers() {
+  // Called on the dispatcher thread, the rings' only producer.
+  for (std::size_t i = 0; i < workers_.size(); ++i)
+    if (workers_[i]->thread.joinable()) push(i, kStop, 0, {}, {});
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+}
+
+void Run::push(std::size_t shard, std::uint16_t kind, sensor::Timestamp ts, dnsparse::Bytes head_extra,
+               dnsparse::Bytes body) {
+  std::uint8_t head[sizeof(ItemHead) + sizeof(DatagramMeta)];
+  ItemHead h{ts, kind, static_cast<std::uint16_t>(link_type_), input_, {}};
+  std::memcpy(head, &h, sizeof h);
+  std::memcpy(head + sizeof h, head_extra.data(), head_extra.size());
+  workers_[shard]->ring->push({head, sizeof h + head_extra.size()}, body);
 }
 
 void Run::on_frame(sensor::Timestamp ts, dnsparse::Bytes frame, std::uint32_t /*wire_len*/) {
-  pipeline_.on_frame(link_type_, ts, frame, input_);
+  if (workers_.empty()) {
+    shards_[0]->pipeline().on_frame(link_type_, ts, frame, input_);
+    return;
+  }
+  dispatch(ts, frame);
+}
+
+// Routes a frame to the worker of its client (the side that is not on a DNS port), so TCP
+// streams, transactions and every per-client rule state stay in one worker. Fragments are
+// reassembled here, because only the first fragment carries the ports.
+void Run::dispatch(sensor::Timestamp ts, dnsparse::Bytes frame) {
+  if (ts > dispatch_now_) dispatch_now_ = ts;
+  if (dispatch_now_ >= next_tick_) {
+    // Every worker hears packet time advance, even one that gets no packets.
+    if (next_tick_ != 0)
+      for (std::size_t i = 0; i < workers_.size(); ++i) push(i, kTick, dispatch_now_, {}, {});
+    if (defrag_) defrag_->expire(dispatch_now_);
+    next_tick_ = dispatch_now_ - dispatch_now_ % sensor::kNanosPerSecond + sensor::kNanosPerSecond;
+  }
+  const auto route = [&](const sensor::Packet& p) {
+    const sensor::IpAddr& client = dns_ports_.test(p.dport) ? p.src : dns_ports_.test(p.sport) ? p.dst : p.src;
+    return XXH3_64bits(client.bytes.data(), client.bytes.size()) % workers_.size();
+  };
+  sensor::Packet pkt;
+  scratch_ = {};
+  switch (sensor::decode_frame(link_type_, frame, pkt, scratch_)) {
+    case sensor::Decoded::dropped:
+      // The shard never sees this frame: its counts are the dispatcher's.
+      dispatch_counters_.merge(scratch_);
+      dispatch_counters_.add(sensor::Counter::packets);
+      dispatch_counters_.add(sensor::Counter::bytes, frame.size());
+      return;
+    case sensor::Decoded::fragment: {
+      dispatch_counters_.add(sensor::Counter::packets);
+      dispatch_counters_.add(sensor::Counter::bytes, frame.size());
+      std::uint8_t proto = 0;
+      const dnsparse::Bytes whole = defrag_->add(pkt, ts, proto);
+      if (whole.empty()) return;
+      sensor::Packet inner = pkt;
+      scratch_ = {};
+      if (sensor::decode_transport(proto, whole, inner, scratch_) != sensor::Decoded::dns) {
+        dispatch_counters_.merge(scratch_);
+        return;
+      }
+      DatagramMeta m{pkt.src, pkt.dst, pkt.vlan[0], pkt.ip_version, proto, pkt.vlan_count, {}};
+      push(route(inner), kDatagram, ts, {reinterpret_cast<const std::uint8_t*>(&m), sizeof m}, whole);
+      return;
+    }
+    case sensor::Decoded::dns: push(route(pkt), kFrame, ts, {}, frame); return;
+  }
+}
+
+void Run::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (defrag_) defrag_->expire(dispatch_now_ + 365LL * 24 * 3600 * sensor::kNanosPerSecond);
+  stop_workers();
+  // Shards finish in turn on this thread (their engines' last sync merges what is shared).
+  for (auto& s : shards_) s->finish();
+  for (auto& o : fanout_.outputs) o->close();
 }
 
 void Run::reload(const config::Settings& s, std::vector<std::string>& notes) {
@@ -78,19 +309,23 @@ void Run::reload(const config::Settings& s, std::vector<std::string>& notes) {
     notes.emplace_back("capture settings change on restart only");
   if (s.pipeline.dns_ports != settings_.pipeline.dns_ports || s.workers != settings_.workers)
     notes.emplace_back("capture.dns_ports and workers change on restart only");
-  if (engine_) engine_->finish();
-  for (auto& o : fanout_.outputs) o->close(2000);
-  fanout_.outputs = make_outputs(s, obs_);
-  engine_.reset();
-  if (!fanout_.outputs.empty()) engine_ = std::make_unique<detect::Engine>(s.detectors, fanout_);
-  const std::string dump_path = dump_ ? dump_->path() : std::string();
-  if (s.outputs.events_json != dump_path) {
-    dump_.reset();
-    if (!s.outputs.events_json.empty()) dump_ = std::make_unique<output::LineWriter>(s.outputs.events_json);
+  if (workers_.size() > 1) {
+    // Workers own their engines: rebuilding under them would race. Rules reload on restart.
+    notes.emplace_back("with several workers, rules and outputs change on restart only; output files were reopened");
+    reopen();
+    return;
   }
+  auto& shard = *shards_[0];
+  // The old rules end their suppression periods into the old outputs, then both are replaced.
+  shard.finish_engine();
+  for (auto& o : fanout_.outputs) o->close(2000);
+  fanout_.outputs = queued(open_outputs(s, obs_), s);
+  shard.rebuild_engine(s, fanout_);
   const auto keep_pipeline = settings_.pipeline;
+  const auto keep_workers = settings_.workers;
   settings_ = s;
   settings_.pipeline = keep_pipeline;
+  settings_.workers = keep_workers;
 }
 
 void Run::reopen() {
@@ -98,17 +333,27 @@ void Run::reopen() {
   for (auto& o : fanout_.outputs) o->reopen();
 }
 
-void Run::finish() {
-  pipeline_.finish();
-  if (engine_) engine_->finish();
-  if (dump_) dump_->flush();
-  for (auto& o : fanout_.outputs) o->close();
+sensor::Counters Run::counters() const {
+  sensor::Counters c = dispatch_counters_;
+  for (const auto& s : shards_) c.merge(workers_.empty() ? s->pipeline().counters() : s->counters_snapshot());
+  return c;
+}
+
+std::uint64_t Run::suppressed() const {
+  std::uint64_t n = 0;
+  for (const auto& s : shards_)
+    if (s->engine() != nullptr) n += s->engine()->suppressed();
+  return n;
+}
+
+std::size_t Run::rules() const noexcept {
+  return shards_[0]->engine() != nullptr ? shards_[0]->engine()->rule_count() : 0;
 }
 
 std::string Run::metrics(const std::vector<std::pair<std::string, capture::CaptureStats>>& capture) const {
   using output::PromText;
   PromText p;
-  const sensor::Counters& c = pipeline_.counters();
+  const sensor::Counters c = counters();
   for (std::size_t i = 0; i < sensor::kCounterCount; ++i) {
     const auto k = static_cast<sensor::Counter>(i);
     const std::string name = "dnsvigil_" + std::string(sensor::counter_id(k)) + "_total";
@@ -124,68 +369,75 @@ std::string Run::metrics(const std::vector<std::pair<std::string, capture::Captu
     p.sample("dnsvigil_dns_anomalies_total",
              "id=\"" + std::string(dnsparse::anomaly_id(static_cast<dnsparse::Anomaly>(i))) + "\"", c.anomalies[i]);
   p.family("dnsvigil_capture_received_total", "counter", "Packets the kernel filter accepted (pcap_stats)");
-  for (const auto& [iface, s] : capture) p.sample("dnsvigil_capture_received_total", "interface=\"" + PromText::escape(iface) + "\"", s.received);
+  for (const auto& [iface, s] : capture)
+    p.sample("dnsvigil_capture_received_total", "interface=\"" + PromText::escape(iface) + "\"", s.received);
   p.family("dnsvigil_capture_dropped_total", "counter", "Packets dropped before dnsvigil saw them (pcap_stats)");
   for (const auto& [iface, s] : capture) {
     p.sample("dnsvigil_capture_dropped_total", "interface=\"" + PromText::escape(iface) + "\",by=\"kernel\"", s.dropped);
-    p.sample("dnsvigil_capture_dropped_total", "interface=\"" + PromText::escape(iface) + "\",by=\"interface\"", s.if_dropped);
+    p.sample("dnsvigil_capture_dropped_total", "interface=\"" + PromText::escape(iface) + "\",by=\"interface\"",
+             s.if_dropped);
   }
-  p.family("dnsvigil_table_entries", "gauge", "Entries in the packet path's bounded tables");
-  p.sample("dnsvigil_table_entries", "table=\"tcp_flows\"", std::uint64_t{pipeline_.tcp_flows()});
-  p.sample("dnsvigil_table_entries", "table=\"ip_fragments\"", std::uint64_t{pipeline_.fragments_pending()});
-  p.sample("dnsvigil_table_entries", "table=\"transactions\"", std::uint64_t{pipeline_.transactions_pending()});
-  if (engine_) {
-    const auto stats = engine_->stats();
-    p.family("dnsvigil_detector_state_entries", "gauge", "Keyed state entries per rule");
-    for (const auto& s : stats) p.sample("dnsvigil_detector_state_entries", "rule=\"" + std::string(s.rule) + "\"", std::uint64_t{s.keys});
-    p.family("dnsvigil_detector_state_capacity", "gauge", "Keyed state capacity per rule");
-    for (const auto& s : stats) p.sample("dnsvigil_detector_state_capacity", "rule=\"" + std::string(s.rule) + "\"", std::uint64_t{s.capacity});
-    p.family("dnsvigil_detector_evictions_total", "counter", "Keyed state entries evicted because a table was full");
-    for (const auto& s : stats) p.sample("dnsvigil_detector_evictions_total", "rule=\"" + std::string(s.rule) + "\"", s.evictions);
-    p.family("dnsvigil_detector_sketches", "gauge", "HyperLogLog sketches in use per rule");
-    for (const auto& s : stats) p.sample("dnsvigil_detector_sketches", "rule=\"" + std::string(s.rule) + "\"", std::uint64_t{s.sketches});
-    p.family("dnsvigil_detector_sketch_exhausted_total", "counter", "Times a rule's sketch pool was full (counts saturate)");
-    for (const auto& s : stats) p.sample("dnsvigil_detector_sketch_exhausted_total", "rule=\"" + std::string(s.rule) + "\"", s.sketch_exhausted);
-    p.family("dnsvigil_detector_triggers_total", "counter", "Times a rule's conditions were met, before suppression");
-    for (const auto& s : stats) p.sample("dnsvigil_detector_triggers_total", "rule=\"" + std::string(s.rule) + "\"", s.triggers);
-    p.family("dnsvigil_alerts_suppressed_total", "counter", "Alerts folded into a later summary");
-    p.sample("dnsvigil_alerts_suppressed_total", "", engine_->suppressed());
-    p.family("dnsvigil_resolvers_learned", "gauge", "Internal servers learned as resolvers (when none are configured)");
-    p.sample("dnsvigil_resolvers_learned", "", std::uint64_t{engine_->policy().learned_resolvers()});
+  p.family("dnsvigil_workers", "gauge", "Worker threads (packets sharded by client address)");
+  p.sample("dnsvigil_workers", "", std::uint64_t{shards_.size()});
+  if (workers_.empty()) {
+    // Table sizes are read directly only when the capture thread owns the single shard.
+    const auto& pl = shards_[0]->pipeline();
+    p.family("dnsvigil_table_entries", "gauge", "Entries in the packet path's bounded tables");
+    p.sample("dnsvigil_table_entries", "table=\"tcp_flows\"", std::uint64_t{pl.tcp_flows()});
+    p.sample("dnsvigil_table_entries", "table=\"ip_fragments\"", std::uint64_t{pl.fragments_pending()});
+    p.sample("dnsvigil_table_entries", "table=\"transactions\"", std::uint64_t{pl.transactions_pending()});
+    if (const auto* engine = shards_[0]->engine()) {
+      const auto stats = engine->stats();
+      const auto rule = [](const detect::DetectorStats& s) { return "rule=\"" + std::string(s.rule) + "\""; };
+      p.family("dnsvigil_detector_state_entries", "gauge", "Keyed state entries per rule");
+      for (const auto& s : stats) p.sample("dnsvigil_detector_state_entries", rule(s), std::uint64_t{s.keys});
+      p.family("dnsvigil_detector_state_capacity", "gauge", "Keyed state capacity per rule");
+      for (const auto& s : stats) p.sample("dnsvigil_detector_state_capacity", rule(s), std::uint64_t{s.capacity});
+      p.family("dnsvigil_detector_evictions_total", "counter", "Keyed state entries evicted because a table was full");
+      for (const auto& s : stats) p.sample("dnsvigil_detector_evictions_total", rule(s), s.evictions);
+      p.family("dnsvigil_detector_sketches", "gauge", "HyperLogLog sketches in use per rule");
+      for (const auto& s : stats) p.sample("dnsvigil_detector_sketches", rule(s), std::uint64_t{s.sketches});
+      p.family("dnsvigil_detector_sketch_exhausted_total", "counter",
+               "Times a rule's sketch pool was full (counts saturate)");
+      for (const auto& s : stats) p.sample("dnsvigil_detector_sketch_exhausted_total", rule(s), s.sketch_exhausted);
+      p.family("dnsvigil_detector_triggers_total", "counter", "Times a rule's conditions were met, before suppression");
+      for (const auto& s : stats) p.sample("dnsvigil_detector_triggers_total", rule(s), s.triggers);
+      p.family("dnsvigil_resolvers_learned", "gauge", "Internal servers learned as resolvers (when none are configured)");
+      p.sample("dnsvigil_resolvers_learned", "", std::uint64_t{engine->policy().learned_resolvers()});
+    }
   }
+  p.family("dnsvigil_alerts_suppressed_total", "counter", "Alerts folded into a later summary");
+  p.sample("dnsvigil_alerts_suppressed_total", "", suppressed());
   p.family("dnsvigil_alerts_total", "counter", "Alerts emitted, per rule (summaries included)");
-  for (const auto& [rule, n] : fanout_.per_rule) p.sample("dnsvigil_alerts_total", "rule=\"" + std::string(rule) + "\"", n);
+  for (const auto& [rule, n] : fanout_.per_rule()) p.sample("dnsvigil_alerts_total", "rule=\"" + std::string(rule) + "\"", n);
+  const auto out = [](const output::QueuedOutput& o) { return "output=\"" + PromText::escape(std::string(o.name())) + "\""; };
   p.family("dnsvigil_output_queue_depth", "gauge", "Alerts waiting in an output's queue");
-  for (const auto& o : fanout_.outputs)
-    p.sample("dnsvigil_output_queue_depth", "output=\"" + PromText::escape(std::string(o->name())) + "\"", o->stats().depth.load());
+  for (const auto& o : fanout_.outputs) p.sample("dnsvigil_output_queue_depth", out(*o), o->stats().depth.load());
   p.family("dnsvigil_output_delivered_total", "counter", "Alerts delivered per output");
-  for (const auto& o : fanout_.outputs)
-    p.sample("dnsvigil_output_delivered_total", "output=\"" + PromText::escape(std::string(o->name())) + "\"", o->stats().delivered.load());
+  for (const auto& o : fanout_.outputs) p.sample("dnsvigil_output_delivered_total", out(*o), o->stats().delivered.load());
   p.family("dnsvigil_output_dropped_total", "counter", "Alerts an output dropped, by reason");
   for (const auto& o : fanout_.outputs) {
-    const std::string l = "output=\"" + PromText::escape(std::string(o->name())) + "\",reason=";
-    p.sample("dnsvigil_output_dropped_total", l + "\"queue_full\"", o->stats().dropped_full.load());
-    p.sample("dnsvigil_output_dropped_total", l + "\"rate_limit\"", o->stats().dropped_rate.load());
-    p.sample("dnsvigil_output_dropped_total", l + "\"shutdown\"", o->stats().dropped_shutdown.load());
+    p.sample("dnsvigil_output_dropped_total", out(*o) + ",reason=\"queue_full\"", o->stats().dropped_full.load());
+    p.sample("dnsvigil_output_dropped_total", out(*o) + ",reason=\"rate_limit\"", o->stats().dropped_rate.load());
+    p.sample("dnsvigil_output_dropped_total", out(*o) + ",reason=\"shutdown\"", o->stats().dropped_shutdown.load());
   }
   p.family("dnsvigil_output_failures_total", "counter", "Failed delivery attempts (retried with backoff)");
-  for (const auto& o : fanout_.outputs)
-    p.sample("dnsvigil_output_failures_total", "output=\"" + PromText::escape(std::string(o->name())) + "\"", o->stats().failures.load());
+  for (const auto& o : fanout_.outputs) p.sample("dnsvigil_output_failures_total", out(*o), o->stats().failures.load());
   return p.text();
 }
 
 std::string Run::stats_line(double seconds) const {
-  const sensor::Counters& c = pipeline_.counters();
+  const sensor::Counters c = counters();
   const auto get = [&](sensor::Counter k) { return std::to_string(c.get(k)); };
   std::uint64_t alerts = 0;
-  for (const auto& [rule, n] : fanout_.per_rule) alerts += n;
+  for (const auto& [rule, n] : fanout_.per_rule()) alerts += n;
   std::uint64_t dropped = 0;
   for (const auto& o : fanout_.outputs) dropped += o->stats().dropped_full.load() + o->stats().dropped_rate.load();
   char pps[32];
   std::snprintf(pps, sizeof pps, "%.0f", seconds > 0 ? static_cast<double>(c.get(sensor::Counter::packets)) / seconds : 0.0);
   return "packets=" + get(sensor::Counter::packets) + " pps=" + pps + " dns=" + get(sensor::Counter::dns_messages) +
-         " parse_errors=" + get(sensor::Counter::dns_parse_errors) + " tcp_flows=" + std::to_string(pipeline_.tcp_flows()) +
-         " alerts=" + std::to_string(alerts) + " output_drops=" + std::to_string(dropped);
+         " parse_errors=" + get(sensor::Counter::dns_parse_errors) + " alerts=" + std::to_string(alerts) +
+         " output_drops=" + std::to_string(dropped);
 }
 
 }  // namespace dnsvigil::app

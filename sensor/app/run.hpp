@@ -1,46 +1,105 @@
-// One run of the sensor: pipeline, detection engine, outputs, metrics text.
+// One run of the sensor: shards (pipeline + detection engine each), the dispatcher that feeds
+// them when there are several workers, the outputs, and the metrics text.
 #pragma once
 
+#include <atomic>
+#include <bitset>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dnsvigil/capture/source.hpp"
 #include "dnsvigil/config/settings.hpp"
 #include "dnsvigil/detect/engine.hpp"
+#include "dnsvigil/detect/shared.hpp"
 #include "dnsvigil/output/alert_json.hpp"
 #include "dnsvigil/output/json.hpp"
 #include "dnsvigil/output/line_writer.hpp"
 #include "dnsvigil/output/queue.hpp"
+#include "dnsvigil/sensor/defrag.hpp"
 #include "dnsvigil/sensor/pipeline.hpp"
+#include "dnsvigil/sensor/spsc.hpp"
 
 namespace dnsvigil::app {
 
-/// Sends each alert to every output and counts alerts per rule.
+/// Sends each alert to every output and counts alerts per rule. Thread-safe (workers share it).
 class AlertFanout final : public detect::AlertSink {
  public:
   void emit(const detect::Alert& a) override;
+  [[nodiscard]] std::map<std::string_view, std::uint64_t> per_rule() const;
   std::vector<std::unique_ptr<output::QueuedOutput>> outputs;
-  std::map<std::string_view, std::uint64_t> per_rule;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string_view, std::uint64_t> per_rule_;
 };
 
-/// Builds the alert outputs a configuration asks for (each behind its own queue and thread).
-[[nodiscard]] std::vector<std::unique_ptr<output::QueuedOutput>> make_outputs(const config::Settings& s,
-                                                                            const output::Observer& obs);
+/// Opens the alert outputs a configuration asks for (files are opened here, before any
+/// privilege drop; sockets connect on first use).
+[[nodiscard]] std::vector<std::unique_ptr<output::AlertOutput>> open_outputs(const config::Settings& s,
+                                                                           const output::Observer& obs);
 
-class Run final : public sensor::EventSink, public capture::FrameHandler {
+/// The event dump shared by shards; each shard hands over whole chunks of lines.
+class DumpWriter {
  public:
-  Run(const config::Settings& s, output::Observer obs);
-  ~Run() override;
+  explicit DumpWriter(const std::string& path) : out_(path) {}
+  void write_chunk(const std::string& chunk);
+  void reopen();
+  [[nodiscard]] const std::string& path() const noexcept { return out_.path(); }
+
+ private:
+  std::mutex mu_;
+  output::LineWriter out_;
+};
+
+/// A pipeline and its detection engine: all state of the clients routed to it.
+class Shard final : public sensor::EventSink {
+ public:
+  Shard(const config::Settings& s, AlertFanout& fanout, DumpWriter* dump, detect::SharedView* shared);
+  ~Shard() override;
 
   void on_event(const sensor::DnsEvent& ev) override;
   void on_unanswered(const sensor::UnansweredQuery& q) override;
   void on_flow(const sensor::FlowEvent& f) override;
   void on_tick(sensor::Timestamp now) override;
-  void on_frame(sensor::Timestamp ts, dnsparse::Bytes frame, std::uint32_t wire_len) override;
 
+  sensor::Pipeline& pipeline() noexcept { return pipeline_; }
+  [[nodiscard]] const sensor::Pipeline& pipeline() const noexcept { return pipeline_; }
+  [[nodiscard]] const detect::Engine* engine() const noexcept { return engine_.get(); }
+  void rebuild_engine(const config::Settings& s, AlertFanout& fanout);
+  /// Ends the engine's suppression periods (summaries go out) before a rebuild.
+  void finish_engine();
+  void finish();
+  void flush_dump();
+  /// Counters and table sizes as of the last tick (safe to read from another thread).
+  [[nodiscard]] sensor::Counters counters_snapshot() const;
+
+ private:
+  void publish_snapshot();
+
+  sensor::Pipeline pipeline_;
+  std::unique_ptr<detect::Engine> engine_;
+  DumpWriter* dump_;
+  detect::SharedView* shared_;
+  output::Json json_;
+  std::string chunk_;
+  mutable std::mutex snap_mu_;
+  sensor::Counters snapshot_;
+};
+
+class Run final : public capture::FrameHandler {
+ public:
+  /// `outputs` and `dump` come from open_outputs() and DumpWriter, opened before privileges
+  /// were dropped; Run starts their threads and its workers' threads.
+  Run(const config::Settings& s, output::Observer obs, std::vector<std::unique_ptr<output::AlertOutput>> outputs,
+      std::unique_ptr<DumpWriter> dump);
+  ~Run() override;
+
+  void on_frame(sensor::Timestamp ts, dnsparse::Bytes frame, std::uint32_t wire_len) override;
   void set_source(int link_type, std::uint8_t input) noexcept {
     link_type_ = link_type;
     input_ = input;
@@ -50,27 +109,45 @@ class Run final : public sensor::EventSink, public capture::FrameHandler {
   void reload(const config::Settings& s, std::vector<std::string>& notes);
   /// Reopens output files (logrotate).
   void reopen();
-  /// End of input: drains TCP streams and transactions, ends suppression periods, flushes outputs.
+  /// End of input: stops the workers, drains TCP streams and transactions, ends suppression
+  /// periods, flushes outputs.
   void finish();
 
-  [[nodiscard]] const sensor::Pipeline& pipeline() const noexcept { return pipeline_; }
-  [[nodiscard]] const detect::Engine* engine() const noexcept { return engine_.get(); }
+  [[nodiscard]] std::size_t workers() const noexcept { return shards_.size(); }
+  /// Every counter of every shard and of the dispatcher (a snapshot while running).
+  [[nodiscard]] sensor::Counters counters() const;
   [[nodiscard]] const AlertFanout& alerts() const noexcept { return fanout_; }
+  [[nodiscard]] std::uint64_t suppressed() const;
+  [[nodiscard]] bool detecting() const noexcept { return !fanout_.outputs.empty(); }
+  [[nodiscard]] std::size_t rules() const noexcept;
   /// Prometheus text of everything (capture stats passed in by the caller).
   [[nodiscard]] std::string metrics(const std::vector<std::pair<std::string, capture::CaptureStats>>& capture) const;
   /// One log line of the main figures.
   [[nodiscard]] std::string stats_line(double seconds) const;
 
  private:
+  struct Worker;
+  void dispatch(sensor::Timestamp ts, dnsparse::Bytes frame);
+  void push(std::size_t shard, std::uint16_t kind, sensor::Timestamp ts, dnsparse::Bytes head_extra,
+            dnsparse::Bytes body);
+  void stop_workers();
+
   config::Settings settings_;
   output::Observer obs_;
-  sensor::Pipeline pipeline_;
-  std::unique_ptr<output::LineWriter> dump_;
-  output::Json json_;
   AlertFanout fanout_;
-  std::unique_ptr<detect::Engine> engine_;
+  std::unique_ptr<DumpWriter> dump_;
+  detect::SharedView shared_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  // Dispatcher (workers > 1).
+  std::vector<std::unique_ptr<Worker>> workers_;
+  sensor::Counters dispatch_counters_;
+  sensor::Counters scratch_;
+  std::unique_ptr<sensor::Defragmenter> defrag_;
+  std::bitset<65536> dns_ports_;
+  sensor::Timestamp dispatch_now_ = 0, next_tick_ = 0;
   int link_type_ = 0;
   std::uint8_t input_ = 0;
+  bool finished_ = false;
 };
 
 }  // namespace dnsvigil::app

@@ -49,6 +49,7 @@ struct DomainKey {
 struct DomainState {
   Hll<6> clients;  // distinct clients, 64 registers
   bool popular;
+  bool dirty;      // changed since the last sync with the other workers
 };
 
 struct Score {
@@ -107,11 +108,30 @@ class Beaconing final : public Detector {
     const std::uint64_t dh = ev.qname->domain_hash();
     auto [d, fresh] = domains_.emplace({dh}, ev.ts, [](auto&) {});
     (void)fresh;
-    if (d->value.clients.add(hash(ev.src)))
+    if (d->value.clients.add(hash(ev.src))) {
       d->value.popular = d->value.clients.estimate() + 0.5 >= static_cast<double>(s_.popular_clients);
+      if (!d->value.dirty && dirty_.size() < 65536) {
+        d->value.dirty = true;
+        dirty_.push_back(dh);
+      }
+    }
     if (d->value.popular) return;
+    if (!shared_popular_.empty() && std::binary_search(shared_popular_.begin(), shared_popular_.end(), dh)) return;
     observe(ev, {ev.src, dh, 0, {}}, domain, ctx);
     observe(ev, {ev.src, ev.qname->hash(), 1, {}}, domain, ctx);
+  }
+
+  void sync(SharedView& shared, Context& /*ctx*/) override {
+    std::vector<std::pair<std::uint64_t, SharedView::DomainSketch>> deltas;
+    deltas.reserve(dirty_.size());
+    for (const std::uint64_t h : dirty_) {
+      auto* d = domains_.find({h});
+      if (d == nullptr) continue;
+      d->value.dirty = false;
+      deltas.emplace_back(h, d->value.clients);
+    }
+    dirty_.clear();
+    shared.sync_domains(deltas, s_.popular_clients, shared_popular_);
   }
 
   DetectorStats stats() const override {
@@ -191,6 +211,8 @@ class Beaconing final : public Detector {
   sensor::LruTable<Key, State> keys_;
   sensor::LruTable<DomainKey, DomainState> domains_;
   sensor::LruTable<Key, Probation> probation_{65536};
+  std::vector<std::uint64_t> dirty_;           // domains to push at the next sync
+  std::vector<std::uint64_t> shared_popular_;  // sorted, from the last sync
   std::uint64_t evicted_ = 0, triggers_ = 0;
 };
 

@@ -58,6 +58,9 @@ struct ZoneState {
   Samples<5> samples;
   Timestamp first;
   std::uint32_t since_check;
+  bool dirty;                    // new names since the last sync with the other workers
+  IpAddr server;                 // last server seen (for the alert)
+  std::uint16_t server_port;
 };
 
 class Enumeration final : public Detector {
@@ -250,24 +253,73 @@ class Enumeration final : public Detector {
     if (!b.names.add(ev.qname->hash(), pool_)) return;
     ++b.adds;
     st.samples.add(ev.qname->lower());
+    st.server = ev.server();
+    st.server_port = ev.server_port();
+    if (!st.dirty) {
+      st.dirty = true;
+      dirty_zones_.push_back(hash(zone));
+    }
+    // With several workers the zone view is decided on the merged counts (sync()).
+    if (shared_mode_) return;
     if (++st.since_check < 16) return;
     st.since_check = 0;
     const Window w = window(st.ring, p, kBuckets);
     if (w.distinct + 0.5 < static_cast<double>(s_.zone_nxdomain_1h)) return;
+    raise_zone(st, w.distinct, ev.ts, ctx);
+  }
+
+  void raise_zone(const ZoneState& st, double distinct, Timestamp ts, Context& ctx) {
     ++triggers_;
-    Alert a = alert_for(kInfo, ev, Severity::high);
-    a.has_client = false;  // many clients: the zone is the subject
+    Alert a;
+    a.rule = &kInfo;
+    a.ts = ts;
+    a.severity = Severity::high;
+    a.has_server = true;  // many clients: the zone is the subject
+    a.server = st.server;
+    a.server_port = st.server_port;
     a.registered_domain = std::string(st.zone.view());
     a.first_seen = st.first;
-    a.last_seen = ev.ts;
-    a.reason = std::to_string(static_cast<std::int64_t>(w.distinct + 0.5)) +
+    a.last_seen = ts;
+    a.reason = std::to_string(static_cast<std::int64_t>(distinct + 0.5)) +
                " distinct non-existent names under monitored zone " + a.registered_domain + " in 1 h, all clients";
     a.with("trigger", std::string("zone_nxdomain_1h"))
-        .with("distinct_nxdomain_names_1h", static_cast<std::int64_t>(w.distinct + 0.5))
+        .with("distinct_nxdomain_names_1h", static_cast<std::int64_t>(distinct + 0.5))
         .with("threshold", static_cast<std::int64_t>(s_.zone_nxdomain_1h));
     a.samples = st.samples.list(ctx.samples);
     ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(st.zone.view(), 0x5A)));
   }
+
+ public:
+  void sync(SharedView& shared, Context& ctx) override {
+    shared_mode_ = true;
+    const std::uint32_t p = period_of(ctx.now, kBucket);
+    for (const std::uint64_t zh : dirty_zones_) {
+      auto* e = zones_.find({zh});
+      if (e == nullptr) continue;
+      ZoneState& st = e->value;
+      st.dirty = false;
+      // Push this worker's names of the recent periods; the shared side keeps the maximum
+      // of each register, so pushing a period again is harmless.
+      bool first = false;
+      double est = 0;
+      for (std::uint32_t q = p >= 1 ? p - 1 : p; q <= p; ++q) {
+        Sketch s;
+        bool any = false;
+        st.ring.recent(q, 1, [&](const Bucket& b) {
+          b.names.merge_into(s, pool_);
+          any = true;
+        });
+        if (!any) continue;
+        bool f = false;
+        est = shared.sync_zone(zh, q, kBuckets, s, static_cast<double>(s_.zone_nxdomain_1h), this, f);
+        first = first || f;
+      }
+      if (first) raise_zone(st, est, ctx.now, ctx);
+    }
+    dirty_zones_.clear();
+  }
+
+ private:
 
   EnumerationSettings s_;
   AllowMatcher allow_;
@@ -278,6 +330,8 @@ class Enumeration final : public Detector {
   CountMin gate_;
   Timestamp next_decay_ = 0;
   std::uint64_t evicted_ = 0, triggers_ = 0;
+  std::vector<std::uint64_t> dirty_zones_;
+  bool shared_mode_ = false;
 };
 
 }  // namespace

@@ -51,6 +51,17 @@ void Pipeline::on_frame(int link_type, Timestamp ts, Bytes frame, std::uint8_t i
   }
 }
 
+void Pipeline::on_reassembled(const Packet& meta, Bytes transport, Timestamp ts, std::uint8_t input) noexcept {
+  advance(ts);
+  input_ = input;
+  Packet pkt = meta;
+  pkt.fragment = false;
+  if (decode_transport(meta.proto, transport, pkt, c_) != Decoded::dns) return;
+  fragmented_ = true;
+  on_transport(pkt, ts);
+  fragmented_ = false;
+}
+
 void Pipeline::on_transport(Packet& pkt, Timestamp ts) noexcept {
   if (!ports_.test(pkt.sport) && !ports_.test(pkt.dport)) {
     c_.add(Counter::not_dns);

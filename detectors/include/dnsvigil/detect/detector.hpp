@@ -9,6 +9,7 @@
 #include "dnsvigil/detect/alert.hpp"
 #include "dnsvigil/detect/policy.hpp"
 #include "dnsvigil/detect/settings.hpp"
+#include "dnsvigil/detect/shared.hpp"
 #include "dnsvigil/sensor/event.hpp"
 
 namespace dnsvigil::detect {
@@ -52,6 +53,8 @@ class Detector {
   virtual void on_flow(const sensor::FlowEvent& /*f*/, Context& /*ctx*/) {}
   /// Packet time advanced (about once a second of packet time).
   virtual void on_tick(Context& /*ctx*/) {}
+  /// With several workers: merge cross-client aggregates into `shared` (once per tick).
+  virtual void sync(SharedView& /*shared*/, Context& /*ctx*/) {}
   [[nodiscard]] virtual DetectorStats stats() const = 0;
 };
 

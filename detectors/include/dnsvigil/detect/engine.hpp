@@ -27,6 +27,8 @@ class Engine final : public sensor::EventSink, private Raiser {
   void on_tick(sensor::Timestamp now) override;
   /// End of input: emits pending summaries.
   void finish();
+  /// Shares cross-client aggregates with the engines of other workers (-j N).
+  void attach(SharedView* shared) noexcept { shared_ = shared; }
 
   [[nodiscard]] std::vector<DetectorStats> stats() const;
   [[nodiscard]] const Policy& policy() const noexcept { return policy_; }
@@ -58,6 +60,7 @@ class Engine final : public sensor::EventSink, private Raiser {
   std::unordered_map<std::uint64_t, Alert> latest_;  // newest suppressed alert per key, for its summary
   Timestamp now_ = 0;
   std::uint64_t alerts_ = 0, suppressed_ = 0;
+  SharedView* shared_ = nullptr;
 };
 
 }  // namespace dnsvigil::detect

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dnsvigil/detect/settings.hpp"
+#include "dnsvigil/detect/shared.hpp"
 #include "dnsvigil/sensor/addr.hpp"
 #include "dnsvigil/sensor/event.hpp"
 #include "dnsvigil/sensor/table.hpp"
@@ -82,6 +83,8 @@ class Policy {
   /// Learns resolvers: internal servers answering several distinct internal clients.
   void observe(const sensor::DnsEvent& ev) noexcept;
   [[nodiscard]] std::size_t learned_resolvers() const noexcept;
+  /// Merges what this worker learned with the other workers' (-j N).
+  void sync(SharedView& shared);
 
  private:
   struct Learned;
@@ -91,6 +94,7 @@ class Policy {
   Role role_;
   std::uint64_t learn_min_clients_;
   std::unique_ptr<Learned> learned_;
+  std::vector<IpAddr> shared_learned_;  // sorted, from the last sync
 };
 
 }  // namespace dnsvigil::detect

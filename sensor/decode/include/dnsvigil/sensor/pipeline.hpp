@@ -37,10 +37,17 @@ class Pipeline final : private TcpMessageSink {
 
   /// Processes one captured frame. `input` identifies the capture source.
   void on_frame(int link_type, Timestamp ts, Bytes frame, std::uint8_t input = 0) noexcept;
+  /// Processes a datagram reassembled elsewhere (the dispatcher of -j N): `meta` carries its
+  /// addresses, IP version, VLAN and protocol; `transport` is the reassembled transport layer.
+  void on_reassembled(const Packet& meta, Bytes transport, Timestamp ts, std::uint8_t input = 0) noexcept;
+  /// Advances packet time without a packet (a worker that got none), running due expiries.
+  void advance_to(Timestamp ts) noexcept { advance(ts); }
   /// End of input: delivers what TCP streams still hold, reports unanswered queries.
   void finish() noexcept;
 
   [[nodiscard]] const Counters& counters() const noexcept { return c_; }
+  /// The DNS ports (for routing packets to workers by client).
+  [[nodiscard]] bool dns_port(std::uint16_t p) const noexcept { return ports_.test(p); }
   [[nodiscard]] Timestamp now() const noexcept { return now_; }
   [[nodiscard]] const DomainSplitter& splitter() const noexcept { return splitter_; }
   /// Sizes of the bounded tables (for metrics).

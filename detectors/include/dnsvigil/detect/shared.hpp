@@ -1,0 +1,73 @@
+// Cross-worker aggregates. With -j N each worker owns the state of the clients hashed to it,
+// so per-client rules need no coordination; the few aggregates over many clients are merged
+// here explicitly: resolvers learned from traffic (servers answering many clients), popular
+// domains (many clients), and the zone-wide NXDOMAIN view of monitored zones. Workers sync at
+// most once a second of packet time; between syncs each uses the snapshot of its last sync.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "dnsvigil/detect/sketch.hpp"
+#include "dnsvigil/sensor/addr.hpp"
+#include "dnsvigil/sensor/time.hpp"
+
+namespace dnsvigil::detect {
+
+class SharedView {
+ public:
+  using ClientSketch = Hll<5>;   // clients answered by a server
+  using DomainSketch = Hll<6>;   // clients of a domain
+
+  struct ServerDelta {
+    sensor::IpAddr server;
+    ClientSketch clients;
+    std::uint32_t iterative = 0;  // RD=0 queries to outside servers since the last sync
+  };
+
+  /// Merges the servers a worker observed and returns every server learned as a resolver
+  /// (answering >= `min_clients` internal clients, or resolving iteratively), sorted.
+  void sync_servers(const std::vector<ServerDelta>& deltas, std::uint64_t min_clients,
+                    std::vector<sensor::IpAddr>& learned);
+
+  /// Merges per-domain client sketches and returns the hashes of domains with >=
+  /// `min_clients` clients, sorted.
+  void sync_domains(const std::vector<std::pair<std::uint64_t, DomainSketch>>& deltas, std::uint64_t min_clients,
+                    std::vector<std::uint64_t>& popular);
+
+  /// Merges the sketch of NXDOMAIN names a worker saw under `zone` in `period` (5-minute
+  /// buckets) and returns the estimate over the last `buckets` periods of all workers.
+  /// `raise` is set for one worker only (`self` identifies it): the first to see the estimate
+  /// reach `threshold`, which then owns the zone's alert (its suppression folds the rest).
+  double sync_zone(std::uint64_t zone, std::uint32_t period, std::size_t buckets, const Sketch& names,
+                   double threshold, const void* self, bool& raise);
+
+ private:
+  struct Server {
+    ClientSketch clients;
+    std::uint64_t iterative = 0;
+    bool learned = false;
+  };
+  struct Domain {
+    DomainSketch clients;
+    bool popular = false;
+  };
+  struct Zone {
+    std::map<std::uint32_t, Sketch> periods;
+    const void* owner = nullptr;  // the worker that raises this zone's alerts
+  };
+  // Bounds: the shared maps never grow past these (new keys beyond are not merged).
+  static constexpr std::size_t kMaxServers = 16384, kMaxDomains = 262144;
+  std::mutex mu_;
+  std::map<sensor::IpAddr, Server> servers_;
+  std::unordered_map<std::uint64_t, Domain> domains_;
+  std::vector<sensor::IpAddr> learned_;  // sorted
+  std::vector<std::uint64_t> popular_;   // sorted
+  std::unordered_map<std::uint64_t, Zone> zones_;
+};
+
+}  // namespace dnsvigil::detect

@@ -1,0 +1,64 @@
+#include "dnsvigil/detect/shared.hpp"
+
+#include <algorithm>
+
+namespace dnsvigil::detect {
+
+void SharedView::sync_servers(const std::vector<ServerDelta>& deltas, std::uint64_t min_clients,
+                              std::vector<sensor::IpAddr>& learned) {
+  std::lock_guard lock(mu_);
+  for (const auto& d : deltas) {
+    auto it = servers_.find(d.server);
+    if (it == servers_.end()) {
+      if (servers_.size() >= kMaxServers) continue;
+      it = servers_.emplace(d.server, Server{}).first;
+    }
+    Server& s = it->second;
+    s.clients.merge(d.clients);
+    s.iterative += d.iterative;
+    if (!s.learned && (s.iterative >= 3 || s.clients.estimate() + 0.5 >= static_cast<double>(min_clients))) {
+      s.learned = true;
+      learned_.insert(std::upper_bound(learned_.begin(), learned_.end(), d.server), d.server);
+    }
+  }
+  learned = learned_;
+}
+
+void SharedView::sync_domains(const std::vector<std::pair<std::uint64_t, DomainSketch>>& deltas,
+                              std::uint64_t min_clients, std::vector<std::uint64_t>& popular) {
+  std::lock_guard lock(mu_);
+  for (const auto& [h, sketch] : deltas) {
+    auto it = domains_.find(h);
+    if (it == domains_.end()) {
+      if (domains_.size() >= kMaxDomains) continue;
+      it = domains_.emplace(h, Domain{}).first;
+    }
+    Domain& d = it->second;
+    d.clients.merge(sketch);
+    if (!d.popular && d.clients.estimate() + 0.5 >= static_cast<double>(min_clients)) {
+      d.popular = true;
+      popular_.insert(std::upper_bound(popular_.begin(), popular_.end(), h), h);
+    }
+  }
+  popular = popular_;
+}
+
+double SharedView::sync_zone(std::uint64_t zone, std::uint32_t period, std::size_t buckets, const Sketch& names,
+                             double threshold, const void* self, bool& raise) {
+  std::lock_guard lock(mu_);
+  Zone& z = zones_[zone];
+  z.periods[period].merge(names);
+  // Drop periods that left the window.
+  while (!z.periods.empty() && z.periods.begin()->first + buckets <= period) z.periods.erase(z.periods.begin());
+  Sketch acc;
+  for (const auto& [p, s] : z.periods) acc.merge(s);
+  const double est = acc.estimate();
+  raise = false;
+  if (est + 0.5 >= threshold) {
+    if (z.owner == nullptr) z.owner = self;
+    raise = z.owner == self;
+  }
+  return est;
+}
+
+}  // namespace dnsvigil::detect
