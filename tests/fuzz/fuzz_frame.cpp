@@ -1,0 +1,100 @@
+// Fuzz target: the whole packet path (decode, defragmentation, TCP reassembly, DNS parse,
+// transactions) on captured frames, and the ECS JSON of every event and unanswered query,
+// which must be valid JSON.
+//
+// Input: octet 0 picks the link type (low 7 bits, index into kLinkTypes). Bit 7 clear: the
+// rest is one frame. Bit 7 set: the rest is a sequence of records
+//   [dt: 1 octet][length: 2 octets, big-endian][frame: `length` octets (cut at the end)]
+// fed in order, packet time advancing by dt * 20 ms before each (so fragments, TCP streams and
+// transactions meet their timeouts). One Pipeline with small limits is reused across inputs;
+// finish() after every input makes each input start from empty tables.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "../unit/sensor/json_check.hpp"
+#include "dnsvigil/output/event_json.hpp"
+#include "dnsvigil/output/json.hpp"
+#include "dnsvigil/sensor/pipeline.hpp"
+
+using namespace dnsvigil;
+using namespace dnsvigil::sensor;
+
+namespace {
+
+constexpr int kLinkTypes[] = {dlt::kEthernet,  dlt::kLinuxSll, dlt::kLinuxSll2, dlt::kRaw,  dlt::kRawOpenBsd,
+                              dlt::kIpv4,      dlt::kIpv6,     dlt::kNull,      dlt::kLoop, dlt::kFddi,
+                              dlt::kIeee80211, dlt::kRadiotap};
+constexpr std::size_t kLinkTypeCount = sizeof kLinkTypes / sizeof kLinkTypes[0];
+
+PipelineOptions options() {
+  PipelineOptions o;
+  o.dns_ports = {53, 5353};
+  o.defrag.max_datagrams = 4;
+  o.defrag.max_bytes = 16 * 1024;
+  o.defrag.timeout = 2 * kNanosPerSecond;
+  o.tcp.max_flows = 4;
+  o.tcp.max_flow_bytes = 8 * 1024;
+  o.tcp.max_total_bytes = 96 * 1024;
+  o.tcp.idle_timeout = 3 * kNanosPerSecond;
+  o.transactions.max_pending = 8;
+  o.transactions.timeout = 1 * kNanosPerSecond;
+  return o;
+}
+
+void check_json(const std::string& line) {
+  if (!test::json::parse(line).ok) __builtin_trap();
+}
+
+class Sink final : public EventSink {
+ public:
+  void on_event(const DnsEvent& ev) override {
+    if (ev.msg == nullptr || ev.qname == nullptr) __builtin_trap();
+    if (ev.size != ev.msg->wire().size()) __builtin_trap();
+    if (ev.duplicate && !ev.matched) __builtin_trap();
+    output::write_event_json(ev, j_);
+    check_json(j_.line());
+  }
+  void on_unanswered(const UnansweredQuery& q) override {
+    if (q.name.size() > kMaxStoredName) __builtin_trap();
+    output::write_unanswered_json(q, j_);
+    check_json(j_.line());
+  }
+
+ private:
+  output::Json j_;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static Sink sink;
+  static const PipelineOptions opts = options();
+  static Pipeline pipeline(opts, sink);
+  if (size == 0) return 0;
+  const int link = kLinkTypes[(data[0] & 0x7F) % kLinkTypeCount];
+  const bool several = (data[0] & 0x80) != 0;
+  Bytes rest{data + 1, size - 1};
+  // Every input starts an hour of packet time after the previous one ended.
+  Timestamp ts = pipeline.now() + 3600 * kNanosPerSecond;
+  if (!several) {
+    pipeline.on_frame(link, ts, rest);
+  } else {
+    while (rest.size() >= 3) {
+      ts += Timestamp{rest[0]} * 20'000'000;
+      const std::size_t len = std::size_t{rest[1]} << 8 | rest[2];
+      rest = rest.subspan(3);
+      const Bytes frame = rest.first(len < rest.size() ? len : rest.size());
+      rest = rest.subspan(frame.size());
+      pipeline.on_frame(link, ts, frame);
+      // The tables never exceed their caps.
+      if (pipeline.fragments_pending() > opts.defrag.max_datagrams || pipeline.tcp_flows() > opts.tcp.max_flows ||
+          pipeline.transactions_pending() > opts.transactions.max_pending)
+        __builtin_trap();
+    }
+  }
+  pipeline.finish();
+  if (pipeline.fragments_pending() != 0 || pipeline.tcp_flows() != 0 || pipeline.transactions_pending() != 0)
+    __builtin_trap();
+  return 0;
+}
