@@ -56,9 +56,20 @@ void apply_cli(const CliOptions& cli, config::Settings& s) {
   if (!cli.alerts_json.empty()) s.outputs.alerts_json = cli.alerts_json;
   if (!cli.alerts_text.empty()) s.outputs.alerts_text = cli.alerts_text;
   if (cli.workers != 0) s.workers = cli.workers;
-  // Alerts need somewhere to go: standard output unless an output is configured.
-  if (s.outputs.alerts_json.empty() && s.outputs.alerts_text.empty() && !s.outputs.syslog.enabled)
+  // Alerts need somewhere to go: standard output unless an output is configured, or the
+  // event dump already has standard output (two streams there would interleave).
+  if (s.outputs.alerts_json.empty() && s.outputs.alerts_text.empty() && !s.outputs.syslog.enabled &&
+      s.outputs.events_json != "-")
     s.outputs.alerts_json = "-";
+}
+
+// Two writers on standard output would interleave their lines: refuse it with a clear error.
+std::string stdout_conflict(const config::Settings& s) {
+  int n = 0;
+  for (const auto* path : {&s.outputs.events_json, &s.outputs.alerts_json, &s.outputs.alerts_text}) n += *path == "-";
+  return n > 1 ? "only one of --dump-json, --alerts-json and --alerts-text (or their outputs.* keys) may be '-' "
+                 "(standard output); give the others a file"
+               : std::string{};
 }
 
 config::Settings load(const std::string& path) {
@@ -142,7 +153,15 @@ class Service {
       auto src = capture::Source::open_file(path, settings_.capture.filter);
       run_->set_source(src->link_type(), input++);
       while (!app::signals().stop.load(std::memory_order_relaxed)) {
-        if (src->dispatch(*run_, 4096) < 0) break;
+        int n = 0;
+        try {
+          n = src->dispatch(*run_, 4096);
+        } catch (const capture::CaptureError&) {
+          // SIGINT/SIGTERM interrupt a blocking read (of a pipe, say): that is the stop asked for.
+          if (app::signals().stop.load()) break;
+          throw;
+        }
+        if (n < 0) break;
         prog.update(src->name(), run_->counters());
         service_duties({});
       }
@@ -316,7 +335,15 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  if (!cli.interfaces.empty() && !cli.files.empty()) {
+    std::fprintf(stderr, "dnsvigil: error: -i (live capture) and -r (replay) cannot be combined\n");
+    return 2;
+  }
   apply_cli(cli, settings);
+  if (const auto conflict = stdout_conflict(settings); !conflict.empty()) {
+    std::fprintf(stderr, "dnsvigil: error: %s\n", conflict.c_str());
+    return 2;
+  }
   if (settings.capture.interfaces.empty() == cli.files.empty()) {
     std::fprintf(stderr, "dnsvigil: error: give either -i IFACE (live) or -r FILE (replay); see --help\n");
     return 2;

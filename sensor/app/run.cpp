@@ -19,6 +19,10 @@ void AlertFanout::emit(const detect::Alert& a) {
   for (auto& o : outputs) o->emit(a);
 }
 
+void AlertFanout::advance(sensor::Timestamp now) {
+  for (auto& o : outputs) o->advance(now);
+}
+
 std::map<std::string_view, std::uint64_t> AlertFanout::per_rule() const {
   std::lock_guard lock(mu_);
   return per_rule_;
@@ -60,6 +64,11 @@ void DumpWriter::write_chunk(const std::string& chunk) {
   out_.write(std::string_view(chunk).substr(0, chunk.size() - 1));
 }
 
+void DumpWriter::flush() {
+  std::lock_guard lock(mu_);
+  out_.flush();
+}
+
 void DumpWriter::reopen() {
   std::lock_guard lock(mu_);
   out_.flush();
@@ -85,6 +94,7 @@ void Shard::finish_engine() {
 
 void Shard::rebuild_engine(const config::Settings& s, AlertFanout& fanout) {
   engine_.reset();
+  fanout_ = &fanout;
   if (fanout.outputs.empty()) return;
   engine_ = std::make_unique<detect::Engine>(s.detectors, fanout);
   engine_->attach(shared_);
@@ -116,6 +126,11 @@ void Shard::on_flow(const sensor::FlowEvent& f) {
 
 void Shard::on_tick(sensor::Timestamp now) {
   if (engine_) engine_->on_tick(now);
+  fanout_->advance(now);
+  // Once a second of packet time the event dump reaches its file, so that a live capture's
+  // events can be followed (tail -f) and are not held back by the buffers.
+  flush_dump();
+  if (dump_ != nullptr) dump_->flush();
   publish_snapshot();
 }
 
@@ -321,6 +336,8 @@ void Run::reload(const config::Settings& s, std::vector<std::string>& notes) {
   for (auto& o : fanout_.outputs) o->close(2000);
   fanout_.outputs = queued(open_outputs(s, obs_), s);
   shard.rebuild_engine(s, fanout_);
+  if (s.outputs.events_json != settings_.outputs.events_json) notes.emplace_back("outputs.events_json changes on restart only");
+  if (dump_) dump_->reopen();
   const auto keep_pipeline = settings_.pipeline;
   const auto keep_workers = settings_.workers;
   settings_ = s;

@@ -30,6 +30,8 @@ namespace dnsvigil::app {
 class AlertFanout final : public detect::AlertSink {
  public:
   void emit(const detect::Alert& a) override;
+  /// Packet time for the outputs' rate limits (their withheld summaries).
+  void advance(sensor::Timestamp now);
   [[nodiscard]] std::map<std::string_view, std::uint64_t> per_rule() const;
   std::vector<std::unique_ptr<output::QueuedOutput>> outputs;
 
@@ -38,8 +40,8 @@ class AlertFanout final : public detect::AlertSink {
   std::map<std::string_view, std::uint64_t> per_rule_;
 };
 
-/// Opens the alert outputs a configuration asks for (files are opened here, before any
-/// privilege drop; sockets connect on first use).
+/// Opens the alert outputs a configuration asks for (files are opened here, after the
+/// privilege drop, so run.user owns them; sockets connect on first use).
 [[nodiscard]] std::vector<std::unique_ptr<output::AlertOutput>> open_outputs(const config::Settings& s,
                                                                            const output::Observer& obs);
 
@@ -48,6 +50,7 @@ class DumpWriter {
  public:
   explicit DumpWriter(const std::string& path) : out_(path) {}
   void write_chunk(const std::string& chunk);
+  void flush();
   void reopen();
   [[nodiscard]] const std::string& path() const noexcept { return out_.path(); }
 
@@ -85,6 +88,7 @@ class Shard final : public sensor::EventSink {
   std::unique_ptr<detect::Engine> engine_;
   DumpWriter* dump_;
   detect::SharedView* shared_;
+  AlertFanout* fanout_ = nullptr;
   output::Json json_;
   std::string chunk_;
   mutable std::mutex snap_mu_;
@@ -93,8 +97,7 @@ class Shard final : public sensor::EventSink {
 
 class Run final : public capture::FrameHandler {
  public:
-  /// `outputs` and `dump` come from open_outputs() and DumpWriter, opened before privileges
-  /// were dropped; Run starts their threads and its workers' threads.
+  /// `outputs` and `dump` come from open_outputs() and DumpWriter; Run starts their threads and its workers' threads.
   Run(const config::Settings& s, output::Observer obs, std::vector<std::unique_ptr<output::AlertOutput>> outputs,
       std::unique_ptr<DumpWriter> dump);
   ~Run() override;

@@ -48,7 +48,11 @@ void install_signal_handlers() {
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
-  for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaction(sig, &sa, nullptr);
+  // Stop signals interrupt a blocking read so that it ends promptly; reload and stats requests
+  // must not: the read restarts and the request is served between batches.
+  for (const int sig : {SIGINT, SIGTERM}) sigaction(sig, &sa, nullptr);
+  sa.sa_flags = SA_RESTART;
+  for (const int sig : {SIGHUP, SIGUSR1}) sigaction(sig, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 }
 

@@ -159,6 +159,7 @@ class SyslogOutput final : public AlertOutput {
 
   bool deliver(const detect::Alert& a) override {
     std::string msg = o_.format == "rfc3164" ? format_rfc3164(a, o_, getpid()) : format_rfc5424(a, o_, getpid());
+    if (fd_ >= 0 && o_.transport == "tcp" && peer_closed()) disconnect();
     if (fd_ < 0 && !connect_now()) return false;
     if (o_.transport == "tcp") msg = std::to_string(msg.size()) + " " + msg;  // RFC 6587 §3.4.1
     const ssize_t n = ::send(fd_, msg.data(), msg.size(), MSG_NOSIGNAL);
@@ -206,6 +207,12 @@ class SyslogOutput final : public AlertOutput {
     timeval tv{2, 0};
     setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     return true;
+  }
+  // A receiver never writes to us: readable or hung up means it closed the connection. A send
+  // into such a socket would succeed locally and the alert would be lost, so look first.
+  bool peer_closed() const {
+    pollfd p{fd_, POLLIN | POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) != 0;
   }
   void disconnect() {
     if (fd_ >= 0) ::close(fd_);

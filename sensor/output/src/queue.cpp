@@ -48,6 +48,18 @@ void QueuedOutput::flush_withheld() {
   withheld_.clear();
 }
 
+void QueuedOutput::advance(std::int64_t now) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_ || withheld_.empty() || now / 1'000'000'000 <= second_) return;
+    second_ = now / 1'000'000'000;
+    in_second_ = 0;
+    flush_withheld();
+    stats_.depth.store(q_.size(), std::memory_order_relaxed);
+  }
+  cv_.notify_one();
+}
+
 void QueuedOutput::emit(const detect::Alert& a) {
   {
     std::lock_guard lock(mu_);

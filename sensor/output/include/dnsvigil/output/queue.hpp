@@ -51,6 +51,9 @@ class QueuedOutput final : public detect::AlertSink {
   void emit(const detect::Alert& a) override;
   /// Asks the thread to reopen the output.
   void reopen();
+  /// Packet time moved on to `now` (ns): once its second is over, what the rate limit withheld
+  /// goes out as summaries even if no further alert comes.
+  void advance(std::int64_t now);
   /// Waits up to `timeout_ms` for the queue to drain, then stops the thread; what is left is
   /// counted as dropped_shutdown.
   void close(int timeout_ms = 5000);
