@@ -68,9 +68,10 @@ void Engine::raise(Alert&& a, std::uint64_t key, Timestamp period) {
   SupTable& t = table_for(period != 0 ? period : settings_.suppression);
   // Entries are never touched after insertion: LRU order is first-alert order, so expiry ends
   // suppression periods oldest first. Out of room, the oldest period ends early (with its summary).
-  auto [e, inserted] = t.emplace({key}, a.ts, [&](SupTable::Entry& victim) { end_period(victim); });
-  if (inserted) {
-    e->value.count = 0;
+  // (find() leaves the LRU order alone; emplace() would move a repeat to the front.)
+  SupTable::Entry* e = t.find({key});
+  if (e == nullptr) {
+    t.emplace({key}, a.ts, [&](SupTable::Entry& victim) { end_period(victim); });
     out_.emit(a);
     ++alerts_;
     return;

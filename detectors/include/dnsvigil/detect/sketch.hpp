@@ -112,13 +112,15 @@ struct Distinct {
   std::uint8_t n;         // exact items held
   bool saturated;         // the pool was exhausted: the count is a lower bound
 
-  /// Adds an item; returns true when it was new (always true once sketched).
+  /// Adds an item; returns true when it was new (always true once sketched). Every item
+  /// enters the sketch in one form, spread(fingerprint), whether it came before or after the
+  /// upgrade, so that an item seen on both sides of it is counted once.
   bool add(std::uint64_t h, SketchPool& pool) {
+    const auto f = static_cast<std::uint32_t>(h ^ (h >> 32));
     if (sketch != 0) {
-      pool.get(sketch).add(h);
+      pool.get(sketch).add(spread(f));
       return true;
     }
-    const auto f = static_cast<std::uint32_t>(h ^ (h >> 32));
     for (std::uint8_t i = 0; i < n; ++i)
       if (fp[i] == f) return false;
     if (n < kExact) {

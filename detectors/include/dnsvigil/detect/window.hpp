@@ -23,11 +23,13 @@ struct Ring {
   std::array<std::uint32_t, N> period;
   std::array<Bucket, N> bucket;
 
-  /// The bucket of `p`, after `reset(Bucket&)` if its slot held an older period.
+  /// The bucket of `p`, after `reset(Bucket&)` if its slot held an older period. An event
+  /// older than the ring's span (its slot already holds a newer period) is counted in that
+  /// newer bucket: it cannot have one of its own, and it must not wipe recent counts.
   template <class Reset>
   Bucket& at(std::uint32_t p, Reset&& reset) noexcept {
     const std::size_t i = p % N;
-    if (period[i] != p) {
+    if (period[i] < p) {
       reset(bucket[i]);
       period[i] = p;
     }
