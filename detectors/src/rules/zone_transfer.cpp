@@ -160,7 +160,10 @@ class ZoneTransfer final : public Detector {
     } else if (x.qtype == AXFR && x.soas >= 2) {
       outcome = "transferred";  // RFC 5936: the zone ends with its SOA again
     } else if (x.qtype == IXFR && (x.soas >= 2 ? x.serial_last == x.serial_first : x.records == 1 && x.soas == 1)) {
-      outcome = x.soas >= 2 ? "transferred" : "up_to_date";
+      // A lone SOA (RFC 1995 §2, §4): the asker is up to date, unless the server's serial is
+      // newer than the one asked (RFC 1982 order), which means "ask again over TCP".
+      const bool newer = x.has_serial_asked && static_cast<std::int32_t>(x.serial_last - x.serial_asked) > 0;
+      outcome = x.soas >= 2 ? "transferred" : newer ? "newer_serial" : "up_to_date";
     } else if (x.qtype == IXFR && ev.transport == sensor::Transport::udp) {
       outcome = ev.msg->header().tc() ? "truncated" : "transferred";
     }
