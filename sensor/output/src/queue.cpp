@@ -17,11 +17,12 @@ bool QueuedOutput::admit(const detect::Alert& a) {
   const std::int64_t sec = a.ts / 1'000'000'000;
   if (sec != second_) {
     second_ = sec;
-    in_second_ = 0;
+    in_second_.clear();
     flush_withheld();
   }
-  if (in_second_ < rate_ || a.summary) {
-    ++in_second_;
+  auto& n = in_second_[a.rule->name];
+  if (n < rate_ || a.summary) {
+    ++n;
     return true;
   }
   auto& w = withheld_[a.rule->name];
@@ -53,7 +54,7 @@ void QueuedOutput::advance(std::int64_t now) {
     std::lock_guard lock(mu_);
     if (stop_ || withheld_.empty() || now / 1'000'000'000 <= second_) return;
     second_ = now / 1'000'000'000;
-    in_second_ = 0;
+    in_second_.clear();
     flush_withheld();
     stats_.depth.store(q_.size(), std::memory_order_relaxed);
   }

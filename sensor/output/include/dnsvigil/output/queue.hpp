@@ -77,7 +77,7 @@ class QueuedOutput final : public detect::AlertSink {
   // Rate limit (producer side, packet time): alerts in the current second, and per-rule
   // alerts withheld since the last summary.
   std::int64_t second_ = -1;
-  std::uint64_t in_second_ = 0;
+  std::map<std::string_view, std::uint64_t> in_second_;  // per rule: a flood of one rule cannot starve the others
   std::map<std::string_view, std::pair<std::uint64_t, detect::Alert>> withheld_;
   std::thread thread_;
 };
