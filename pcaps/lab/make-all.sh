@@ -8,7 +8,7 @@ lab_up
 export LAB_SHARED=1 LAB_TMP
 ./make-beaconing.sh fg
 ./make-beaconing.sh jitter & JPID=$!
-for set in pipeline zone_transfer enumeration recon_sweep rogue_resolver tunneling benign demo; do
+for set in pipeline zone_transfer enumeration recon_sweep rogue_resolver tunneling cache_snooping resolver_switch benign demo; do
   ./make-$set.sh
 done
 log "waiting for the jittered beacon capture to finish"

@@ -7,6 +7,8 @@ network policy (tests/detect/lab.yaml) and checks the alerts.
   neg-*.pcap        no alert of <rule>
   benign/*.pcap     no alert at all
 Captures listed in EXTRA below have further checks (severity, outcome, evidence).
+Rules in QUIET_ELSEWHERE must not alert on the captures of other folders; captures in
+ROLE_SILENCES must be silent for their rule under another policy file.
 
 usage: check.py DNSVIGIL REPO_ROOT CAPTURE_RELATIVE_PATH
 """
@@ -101,6 +103,30 @@ EXTRA = {
     "pcaps/detect/beaconing/pos-5s-same-name.pcap": [
         ("5 s interval", lambda al: first(al, "beaconing", lambda a: 4.5 <= ev(a, "interval_median_s") <= 5.5)),
     ],
+    # issue 7
+    "pcaps/detect/cache_snooping/pos-dig-norecurse.pcap": [
+        ("client, resolver and cache hits", lambda al: first(al, "cache_snooping", lambda a: a["source"]["ip"] == "10.20.1.13"
+                                                             and a["destination"]["ip"] == "10.20.0.53"
+                                                             and ev(a, "distinct_names") >= 10 and ev(a, "cache_hits") > 0)),
+    ],
+    "pcaps/detect/cache_snooping/pos-kdig-norecurse-ipv6.pcap": [
+        ("IPv6 resolver", lambda al: first(al, "cache_snooping", lambda a: a["destination"]["ip"] == "fd20::54")),
+    ],
+    "pcaps/detect/resolver_switch/pos-switch-internal-rogue.pcap": [
+        ("switch from the sanctioned resolver to the internal rogue one",
+         lambda al: first(al, "resolver_switch", lambda a: a["source"]["ip"] == "10.20.1.12" and a["destination"]["ip"] == "10.20.1.13"
+                          and ev(a, "switched_from") == "10.20.0.53" and ev(a, "sanctioned_queries") >= 10)),
+        ("the rogue resolver's own recursion is no switch",
+         lambda al: not first(al, "resolver_switch", lambda a: a["source"]["ip"] == "10.20.1.13")),
+    ],
+    "pcaps/detect/resolver_switch/pos-switch-ipv6-authoritative.pcap": [
+        ("IPv6 switch", lambda al: first(al, "resolver_switch", lambda a: a["destination"]["ip"] == "fd20::10"
+                                         and ev(a, "switched_from") == "fd20::53")),
+    ],
+    "pcaps/detect/resolver_switch/neg-switch-external.pcap": [
+        ("rogue_resolver reports the switch (one switch, one alert)",
+         lambda al: first(al, "rogue_resolver", lambda a: a["destination"]["ip"] == "9.9.9.9" and ev(a, "switched_from") == "10.20.0.53")),
+    ],
 }
 
 # Negative captures that must alert once the role that silences them is removed: proves the
@@ -109,6 +135,16 @@ ROLE_MATTERS = {
     "pcaps/detect/recon_sweep/neg-mail-server.pcap": ("recon_sweep", "tests/detect/lab-no-roles.yaml"),
     "pcaps/detect/zone_transfer/neg-secondary-xfr.pcap": ("zone_transfer", "tests/detect/lab-no-roles.yaml"),
 }
+
+# Positive captures that must be silent under another policy: the setting (not the traffic) decides.
+ROLE_SILENCES = {
+    "pcaps/detect/cache_snooping/pos-dig-norecurse.pcap": ("cache_snooping", "tests/detect/lab-authoritative.yaml"),
+}
+
+# Rules that must stay silent on every capture outside their own folder (issue 7: the new rules
+# must not alert on traffic made for the other rules), unless the capture is listed here.
+QUIET_ELSEWHERE = {"cache_snooping", "resolver_switch"}
+ALLOWED_ELSEWHERE = set()  # {(rule, capture)}
 
 
 def main():
@@ -134,6 +170,13 @@ def main():
         if first(alerts, rule):
             a = first(alerts, rule)
             failures.append(f"unexpected {rule} alert: {a['message']}")
+    for r in sorted(QUIET_ELSEWHERE - {rule}):
+        if first(alerts, r) and (r, capture) not in ALLOWED_ELSEWHERE:
+            failures.append(f"{r} alerted outside pcaps/detect/{r}/: {first(alerts, r)['message']}")
+    if capture in ROLE_SILENCES:
+        r, cfg = ROLE_SILENCES[capture]
+        if first(run(binary, root, capture, cfg), r):
+            failures.append(f"with {cfg}, {r} should be silent")
     for desc, pred in EXTRA.get(capture, []):
         if not pred(alerts):
             failures.append(f"check failed: {desc}")

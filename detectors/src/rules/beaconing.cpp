@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <string_view>
+#include <vector>
 
 #include "common.hpp"
 #include "dnsvigil/detect/rules.hpp"
@@ -40,9 +42,74 @@ struct State {
 
 // A key that keeps beaconing raises at most this often (suppression folds the rest).
 constexpr Timestamp kRaiseEvery = 10 * kMinute;
-struct Probation {
-  Timestamp first;
+
+// Probation: the first lookup time of keys seen once, as (fingerprint, time) pairs in sets of
+// four (8 octets a key, no links or index). A new key replaces the oldest of its set, so a key
+// stays for about `slots / insert rate` seconds whatever the order of arrivals: a million
+// slots hold a lookup for a minute at 17 000 new keys a second, where an LRU table of 65 536
+// keys turned over in four seconds and missed a 14 s beacon.
+class Probation {
+ public:
+  explicit Probation(std::size_t slots) {
+    std::size_t sets = 1;
+    while (sets * kWays < slots) sets <<= 1;
+    mask_ = sets - 1;
+    slots_.assign(sets * kWays, Slot{});
+  }
+  /// When `h` is on probation: removes it and returns its lookup time (ms); otherwise puts it
+  /// on probation at `now_ms` and returns -1.
+  std::int64_t take_or_put(std::uint64_t h, std::int64_t now_ms) noexcept {
+    const std::uint32_t fp = static_cast<std::uint32_t>(h >> 32) | 1u;  // 0 marks a free slot
+    const auto now = static_cast<std::uint32_t>(now_ms);
+    Slot* set = &slots_[(h & mask_) * kWays];
+    Slot* victim = set;
+    std::uint32_t oldest = 0;
+    for (std::size_t i = 0; i < kWays; ++i) {
+      Slot& sl = set[i];
+      if (sl.fp == fp) {
+        const std::int64_t first = now_ms - static_cast<std::int64_t>(now - sl.ms);
+        sl.fp = 0;
+        return first;
+      }
+      const std::uint32_t age = sl.fp == 0 ? 0xFFFFFFFF : now - sl.ms;
+      if (age >= oldest) {
+        oldest = age;
+        victim = &sl;
+      }
+    }
+    if (victim->fp != 0) ++replaced_;
+    victim->fp = fp;
+    victim->ms = now;
+    return -1;
+  }
+  [[nodiscard]] std::size_t slots() const noexcept { return slots_.size(); }
+  [[nodiscard]] std::size_t bytes() const noexcept { return slots_.size() * sizeof(Slot); }
+  [[nodiscard]] std::uint64_t replaced() const noexcept { return replaced_; }
+
+ private:
+  static constexpr std::size_t kWays = 4;
+  struct Slot {
+    std::uint32_t fp, ms;  // ms: packet time in milliseconds, modulo 2^32 (49 days)
+  };
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0;
+  std::uint64_t replaced_ = 0;
 };
+// Probation slots per max_keys.
+constexpr std::size_t kProbationPerKey = 16;
+
+// Names that are periodic by design, not by a beacon: DNS service labels (_dmarc, DKIM
+// selectors under _domainkey, _spf, _mta-sts, SRV locators such as _ldap._tcp), looked up by
+// mail servers and domain members on every message or timer.
+bool service_name(std::string_view lower) noexcept {
+  return (!lower.empty() && lower[0] == '_') || lower.find("._") != std::string_view::npos;
+}
+// Reverse lookups (in-addr.arpa, ip6.arpa): loggers and mail servers resolve their peers'
+// addresses again and again; not a channel for a C2 check-in.
+bool reverse_name(std::string_view domain) noexcept {
+  constexpr std::string_view v4 = "in-addr.arpa", v6 = "ip6.arpa";
+  return domain.ends_with(v4) || domain.ends_with(v6);
+}
 struct DomainKey {
   std::uint64_t domain;
 };
@@ -96,7 +163,12 @@ Score score(const State& st) {
 
 class Beaconing final : public Detector {
  public:
-  explicit Beaconing(const BeaconingSettings& s) : s_(s), allow_(s.allow), keys_(s.max_keys), domains_(s.max_keys) {}
+  explicit Beaconing(const BeaconingSettings& s)
+      : s_(s),
+        allow_(s.allow),
+        keys_(s.max_keys),
+        domains_(s.max_keys),
+        probation_(static_cast<std::size_t>(std::min<std::uint64_t>(s.max_keys, 1u << 24)) * kProbationPerKey) {}
 
   const RuleInfo& info() const noexcept override { return kInfo; }
 
@@ -105,6 +177,7 @@ class Beaconing final : public Detector {
     // A resolver's refreshes of cached names are periodic by nature (TTL-driven).
     if (ctx.client_resolver) return;
     const std::string_view domain = ev.qname->registered_domain();
+    if (reverse_name(domain) || service_name(ev.qname->lower())) return;
     const std::uint64_t dh = ev.qname->domain_hash();
     auto [d, fresh] = domains_.emplace({dh}, ev.ts, [](auto&) {});
     (void)fresh;
@@ -139,7 +212,9 @@ class Beaconing final : public Detector {
     st.rule = kInfo.name;
     table_stats(st, keys_, evicted_);
     table_stats(st, domains_, 0);
-    table_stats(st, probation_, 0);
+    st.capacity += probation_.slots();
+    st.reserved_bytes += probation_.bytes();
+    st.evictions += probation_.replaced();
     st.triggers = triggers_;
     return st;
   }
@@ -150,14 +225,14 @@ class Beaconing final : public Detector {
     if (e == nullptr) {
       // A key seen once waits on probation (its time only); a second lookup promotes it with
       // both times, so floods of one-off names cost a small bounded table, not full state.
-      auto* pe = probation_.find(k);
-      if (pe == nullptr) {
-        probation_.emplace(k, ev.ts, [](auto&) {}).first->value.first = ev.ts;
+      const std::int64_t first_ms = probation_.take_or_put(sensor::BytesHash<Key>{}(k), ev.ts / 1'000'000);
+      if (first_ms < 0) return;
+      const Timestamp first = first_ms * 1'000'000;
+      if (ev.ts - first < s_.burst) {
+        // The same lookup (A and AAAA): stays on probation with its first time.
+        probation_.take_or_put(sensor::BytesHash<Key>{}(k), first_ms);
         return;
       }
-      const Timestamp first = pe->value.first;
-      if (ev.ts - first < s_.burst) return;
-      probation_.erase(pe);
       e = keys_.emplace(k, ev.ts, [&](auto&) { ++evicted_; }).first;
       e->value.name.set(k.kind == 0 ? domain : ev.qname->lower());
       e->value.domain.set(domain);
@@ -210,7 +285,7 @@ class Beaconing final : public Detector {
   AllowMatcher allow_;
   sensor::LruTable<Key, State> keys_;
   sensor::LruTable<DomainKey, DomainState> domains_;
-  sensor::LruTable<Key, Probation> probation_{65536};
+  Probation probation_;
   std::vector<std::uint64_t> dirty_;           // domains to push at the next sync
   std::vector<std::uint64_t> shared_popular_;  // sorted, from the last sync
   std::uint64_t evicted_ = 0, triggers_ = 0;

@@ -1,6 +1,7 @@
 // enumeration — T1590.002 / T1596.001: many distinct names under one registered domain from one
 // client (brute-force subdomain discovery), NXDOMAIN bursts, and a zone-wide view for
 // monitored zones (attackers spread their guesses over many resolvers).
+#include <algorithm>
 #include <memory>
 
 #include "common.hpp"
@@ -21,9 +22,14 @@ const RuleInfo kInfo{
 
 constexpr Timestamp kBucket = 5 * kMinute;  // 12 buckets: 1 h; the last 2: 10 min
 constexpr std::size_t kBuckets = 12;
-// A key earns full state once the pre-filter has seen it this many times in a decay period.
+// A client earns NXDOMAIN-burst state once the pre-filter has seen it this many times in a decay period.
 constexpr std::uint16_t kAdmit = 3;
 constexpr Timestamp kDecay = 10 * kMinute;
+// Names a candidate key holds before it earns full state (its 1 h window of 5-minute buckets).
+constexpr std::size_t kCandidateNames = 8;
+// Candidate keys per full key: most (client, domain) pairs query a handful of names and never
+// need more than a compact candidate entry.
+constexpr std::size_t kCandidatesPerKey = 4;
 
 struct Key {
   IpAddr client;
@@ -41,11 +47,26 @@ struct State {
   std::uint32_t since_check;
   std::uint32_t checked_upper;  // upper bound at the last full check
 };
+// A (client, domain) before full state: the distinct names seen (Distinct's 32-bit
+// fingerprints) in the last 10 minutes, and the answers to them. Promoted to a State once it
+// holds promote_at_ names (under any threshold), so full windows exist only for keys that
+// query many distinct names under one domain.
+struct Candidate {
+  std::uint32_t fp[kCandidateNames];
+  std::uint32_t period;  // period of the oldest name held
+  std::uint32_t responses, nxdomain;
+  std::uint8_t n;
+  Timestamp first;
+};
 struct ClientKey {
   IpAddr client;
 };
+struct NxBucket {
+  std::uint32_t nxdomain, responses;  // answers to the client in the 5-minute bucket
+  bool fired;
+};
 struct NxState {
-  Ring<1, std::uint32_t> ring;  // NXDOMAIN answers in the current 5-minute bucket
+  Ring<1, NxBucket> ring;  // the current 5-minute bucket
   Samples<5> samples;
   Timestamp first;
 };
@@ -66,7 +87,17 @@ struct ZoneState {
 class Enumeration final : public Detector {
  public:
   explicit Enumeration(const EnumerationSettings& s)
-      : s_(s), allow_(s.allow), keys_(s.max_keys), nx_(s.max_keys), zones_(1024), pool_(s.sketch_pool) {}
+      : s_(s),
+        allow_(s.allow),
+        keys_(s.max_keys),
+        candidates_(s.max_keys * kCandidatesPerKey),
+        nx_(s.max_keys * kCandidatesPerKey),  // one small entry per client with NXDOMAIN answers
+        zones_(1024),
+        pool_(s.sketch_pool) {
+    // Promote well before the lowest threshold can be reached.
+    const std::uint64_t lowest = std::min({s.distinct_10m, s.distinct_1h, s.distinct_any});
+    promote_at_ = static_cast<std::uint8_t>(std::clamp<std::uint64_t>(lowest / 3, 2, kCandidateNames));
+  }
 
   const RuleInfo& info() const noexcept override { return kInfo; }
 
@@ -90,13 +121,39 @@ class Enumeration final : public Detector {
     if (!ev.is_response()) {
       auto* e = keys_.find(k);
       if (e == nullptr) {
-        if (gate_.add(hash(client, k.domain)) < kAdmit) return;
+        // A candidate first: full state once it has shown promote_at_ distinct names.
+        auto [c, inserted] = candidates_.emplace(k, ev.ts, [&](auto&) { ++candidate_evicted_; });
+        Candidate& cd = c->value;
+        if (inserted) cd.first = ev.ts;
+        if (cd.n != 0 && p - cd.period >= 2) cd.n = 0;  // older than the 10-minute window: start over
+        if (cd.n == 0) {
+          cd.period = p;
+          cd.responses = cd.nxdomain = 0;
+        }
+        const std::uint64_t nh = ev.qname->hash();
+        const auto f = static_cast<std::uint32_t>(nh ^ (nh >> 32));
+        for (std::uint8_t i = 0; i < cd.n; ++i)
+          if (cd.fp[i] == f) return;
+        if (cd.n + 1u < promote_at_) {
+          cd.fp[cd.n++] = f;
+          return;
+        }
+        const Candidate held = cd;
+        candidates_.erase(c);
         e = keys_.emplace(k, ev.ts, [&](auto& victim) {
                    ++evicted_;
                    victim.value.ring.each(reset);
                  }).first;
         e->value.domain.set(domain);
-        e->value.first = ev.ts;
+        e->value.first = held.first;
+        // The names held so far go into the current bucket (a 32-bit fingerprint with zero
+        // upper half folds to itself in Distinct); the current name follows below.
+        Bucket& b0 = e->value.ring.at(p, reset);
+        for (std::uint8_t i = 0; i < held.n; ++i)
+          if (b0.names.add(held.fp[i], pool_)) ++b0.adds;
+        b0.queries += held.n;
+        b0.responses += held.responses;
+        b0.nxdomain += held.nxdomain;
       } else {
         keys_.use(e, ev.ts);
       }
@@ -118,9 +175,19 @@ class Enumeration final : public Detector {
       Bucket& b = e->value.ring.at(p, reset);
       ++b.responses;
       if (nx) ++b.nxdomain;
+    } else if (auto* c = candidates_.find(k)) {
+      ++c->value.responses;
+      if (nx) ++c->value.nxdomain;
+    }
+    // Every answer to a client with burst state counts, so the burst is relative to its traffic.
+    auto* ne = nx_.find({client});
+    if (ne != nullptr) {
+      NxBucket& nb = ne->value.ring.at(period_of(ev.ts, kBucket), [](NxBucket& x) { x = {}; });
+      ++nb.responses;
+      if (nx) ++nb.nxdomain;
     }
     if (!nx) return;
-    nx_burst(ev, client, factor, ctx);
+    nx_burst(ev, client, ne, factor, ctx);
     if (ctx.policy.monitored(*ev.qname)) zone_view(ev, ctx);
   }
 
@@ -128,7 +195,8 @@ class Enumeration final : public Detector {
     DetectorStats st;
     st.rule = kInfo.name;
     table_stats(st, keys_, evicted_);
-    table_stats(st, nx_, 0);
+    table_stats(st, candidates_, candidate_evicted_);
+    table_stats(st, nx_, nx_evicted_);
     table_stats(st, zones_, 0);
     st.sketches = pool_.in_use();
     st.sketch_capacity = pool_.capacity();
@@ -211,25 +279,44 @@ class Enumeration final : public Detector {
     ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(ev.client(), hash(st.domain.view()))));
   }
 
-  void nx_burst(const sensor::DnsEvent& ev, const IpAddr& client, double factor, Context& ctx) {
+  // `e` is the client's entry when it had one (this answer is already counted in it).
+  void nx_burst(const sensor::DnsEvent& ev, const IpAddr& client, sensor::LruTable<ClientKey, NxState>::Entry* e,
+                double factor, Context& ctx) {
     // Per client, whatever the domain (DGA-like lookups of many unregistered domains).
-    if (gate_.add(hash(client, 0x4E58)) < kAdmit) return;
-    auto [e, inserted] = nx_.emplace({client}, ev.ts, [](auto&) {});
+    if (e == nullptr) {
+      if (gate_.add(hash(client, 0x4E58)) < kAdmit) return;
+      e = nx_.emplace({client}, ev.ts, [&](auto&) { ++nx_evicted_; }).first;
+      e->value.first = ev.ts;
+      NxBucket& nb = e->value.ring.at(period_of(ev.ts, kBucket), [](NxBucket& x) { x = {}; });
+      ++nb.responses;
+      ++nb.nxdomain;
+    } else {
+      nx_.use(e, ev.ts);
+    }
     NxState& st = e->value;
-    if (inserted) st.first = ev.ts;
-    std::uint32_t& n = st.ring.at(period_of(ev.ts, kBucket), [](std::uint32_t& c) { c = 0; });
-    ++n;
+    NxBucket& b = st.ring.at(period_of(ev.ts, kBucket), [](NxBucket& x) { x = {}; });
+    const std::uint32_t n = b.nxdomain;
     st.samples.add(ev.qname->lower());
     const auto t = static_cast<std::uint32_t>(static_cast<double>(s_.nxdomain_burst) * factor);
-    if (n != t) return;  // fire once when crossing; suppression summarises the rest
+    // Fire once per bucket when both the count and the share of the client's answers are
+    // reached (a busy client's ordinary NXDOMAIN rate is not a burst); suppression
+    // summarises the rest.
+    if (b.fired || n < t) return;
+    const double ratio = b.responses ? static_cast<double>(n) / static_cast<double>(b.responses) : 1.0;
+    if (ratio < s_.nxdomain_burst_ratio) return;
+    b.fired = true;
     ++triggers_;
     Alert a = alert_for(kInfo, ev, Severity::medium);
     a.first_seen = st.first;
     a.last_seen = ev.ts;
-    a.reason = std::to_string(n) + " NXDOMAIN answers to one client within 5 min";
+    a.reason = std::to_string(n) + " NXDOMAIN answers to one client within 5 min (" +
+               std::to_string(static_cast<int>(ratio * 100)) + "% of its answers)";
     a.with("trigger", std::string("nxdomain_burst"))
         .with("nxdomain_5m", std::int64_t{n})
+        .with("responses_5m", std::int64_t{b.responses})
+        .with("nxdomain_ratio_5m", ratio)
         .with("threshold", std::int64_t{t})
+        .with("threshold_ratio", s_.nxdomain_burst_ratio)
         .with("resolver_client", factor != 1.0);
     a.samples = st.samples.list(ctx.samples);
     ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(client, 0x4E58)));
@@ -324,12 +411,14 @@ class Enumeration final : public Detector {
   EnumerationSettings s_;
   AllowMatcher allow_;
   sensor::LruTable<Key, State> keys_;
+  sensor::LruTable<Key, Candidate> candidates_;
   sensor::LruTable<ClientKey, NxState> nx_;
   sensor::LruTable<ZoneKey, ZoneState> zones_;
   SketchPool pool_;
   CountMin gate_;
   Timestamp next_decay_ = 0;
-  std::uint64_t evicted_ = 0, triggers_ = 0;
+  std::uint64_t evicted_ = 0, candidate_evicted_ = 0, nx_evicted_ = 0, triggers_ = 0;
+  std::uint8_t promote_at_ = kCandidateNames;
   std::vector<std::uint64_t> dirty_zones_;
   bool shared_mode_ = false;
 };

@@ -92,14 +92,14 @@ class RogueResolver final : public Detector {
       }
       return;
     }
-    if (e == nullptr) {
-      e = clients_.emplace({client}, ts, [&](auto&) { ++evicted_; }).first;
-      e->value.first = ts;
-    }
+    if (e == nullptr) e = clients_.emplace({client}, ts, [&](auto&) { ++evicted_; }).first;
     clients_.use(e, ts);
     State& st = e->value;
-    if (ts - st.period_start >= s_.period) {
+    // A new period starts with this query (also when the entry exists from sanctioned use
+    // only): `first` is the first unsanctioned query of the period the alert reports.
+    if (st.period_start == 0 || ts - st.period_start >= s_.period) {
       st.period_start = ts;
+      st.first = ts;
       st.nservers = 0;
       st.aggregated = false;
       st.queries = 0;

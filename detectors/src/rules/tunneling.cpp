@@ -2,6 +2,7 @@
 // normalised entropy and charset of the subdomain. Per (client, registered domain): encoded-
 // looking names in 10 min, information octets (distinct subdomains) in 1 h, TXT/NULL rate.
 // Per client over 24 h: the seed's Elastic ES|QL rule exactly, with its confidence tiers.
+#include <algorithm>
 #include <memory>
 
 #include "common.hpp"
@@ -26,8 +27,10 @@ const RuleInfo kInfo{
 constexpr Timestamp kBucket = 5 * kMinute;  // 12 buckets: 1 h
 constexpr std::size_t kBuckets = 12;
 constexpr Timestamp kSeedBucket = 4 * kHour;  // 6 buckets: the seed rule's 24 h
-constexpr std::uint16_t kAdmit = 2;
-constexpr Timestamp kDecay = 10 * kMinute;
+// Distinct contributing names a candidate key holds before it earns full state.
+constexpr std::size_t kCandidateNames = 4;
+// Candidate keys per full key.
+constexpr std::size_t kCandidatesPerKey = 4;
 
 struct Key {
   IpAddr client;
@@ -46,6 +49,18 @@ struct State {
   std::uint16_t max_length;
   std::uint16_t qtypes;                   // bit set of qtype classes seen
   Timestamp last_raise;
+};
+// A (client, domain) before full state: the distinct names that can make this rule trigger
+// (encoded-looking, long-labelled or TXT/NULL) seen in the last 10 minutes, with what they
+// add to each trigger. Promoted once it holds promote_at_ names (or enough information
+// octets), so ordinary pairs (one TXT name looked up again and again, one long CDN label)
+// never take a full window.
+struct Candidate {
+  std::uint32_t fp[kCandidateNames];  // Distinct's 32-bit fingerprints
+  std::uint32_t period;               // period of the oldest name held
+  std::uint32_t info_bytes;
+  std::uint8_t n, encoded, txt_null;
+  Timestamp first;
 };
 struct ClientKey {
   IpAddr client;
@@ -95,67 +110,116 @@ std::string qtypes_text(std::uint16_t mask) {
 class Tunneling final : public Detector {
  public:
   explicit Tunneling(const TunnelingSettings& s)
-      : s_(s), allow_(s.allow), keys_(s.max_keys), seed_(s.max_keys), pool_(s.sketch_pool) {}
+      : s_(s),
+        allow_(s.allow),
+        keys_(s.max_keys),
+        candidates_(s.max_keys * kCandidatesPerKey),
+        seed_(s.max_keys),
+        pool_(s.sketch_pool) {
+    const std::uint64_t lowest = std::min({s.suspicious_10m, s.txt_null_per_min + 1, std::uint64_t{kCandidateNames}});
+    promote_at_ = static_cast<std::uint8_t>(std::max<std::uint64_t>(1, lowest));
+  }
 
   const RuleInfo& info() const noexcept override { return kInfo; }
 
   void on_event(const sensor::DnsEvent& ev, Context& ctx) override {
     if (ev.is_response() || ev.qname->empty() || allow_.allows(ev)) return;
-    if (ev.ts >= next_decay_) {
-      gate_.decay();
-      next_decay_ = ev.ts + kDecay;
-    }
     const sensor::QueryName& q = *ev.qname;
     const std::uint16_t qtype = ev.msg->question().type;
     const NameFeatures f = name_features(q.lower(), q.subdomain(), q.labels(), s_.min_encoded_label);
     const bool encoded = f.non_ldh || (f.longest_label >= s_.min_encoded_label && f.entropy >= s_.min_entropy) ||
                          (f.hex && f.longest_label >= 2 * s_.min_encoded_label);
     const bool txt_null = qtype == TXT || qtype == NULL_;
+    // Information octets count long subdomains only: payload encoders fill long labels,
+    // while brute-force enumeration tries short dictionary words (it is enumeration's job).
+    const bool long_label = f.longest_label >= s_.min_encoded_label;
     if (s_.seed_rule) seed_rule(ev, f, qtype, ctx);
     if (f.subdomain_length == 0) return;
 
     const std::string_view domain = q.registered_domain();
     const Key k{ev.src, q.domain_hash()};
+    const std::uint32_t p = period_of(ev.ts, kBucket);
+    const auto reset = [&](Bucket& x) {
+      x.names.release(pool_);
+      x.queries = x.suspicious = x.info_bytes = x.txt_null = 0;
+    };
+    const auto minute = static_cast<std::uint32_t>(ev.ts / kMinute);
     auto* e = keys_.find(k);
     if (e == nullptr) {
-      // Ordinary names earn state only when they repeat; encoded ones at once.
-      if (!encoded && !txt_null && gate_.add(hash(ev.src, k.domain)) < kAdmit) return;
+      // Names that are neither encoded-looking, long-labelled nor TXT/NULL add to no trigger:
+      // they never create state. The others go through a candidate entry first.
+      if (!encoded && !txt_null && !long_label) return;
+      auto [c, inserted] = candidates_.emplace(k, ev.ts, [&](auto&) { ++candidate_evicted_; });
+      Candidate& cd = c->value;
+      if (inserted) cd.first = ev.ts;
+      if (cd.n != 0 && p - cd.period >= 2) cd.n = 0;  // older than the 10-minute window: start over
+      if (cd.n == 0) {
+        cd.period = p;
+        cd.info_bytes = 0;
+        cd.encoded = cd.txt_null = 0;
+      }
+      const std::uint64_t nh = q.hash();
+      const auto fp = static_cast<std::uint32_t>(nh ^ (nh >> 32));
+      for (std::uint8_t i = 0; i < cd.n; ++i)
+        if (cd.fp[i] == fp) return;
+      cd.fp[cd.n++] = fp;
+      if (long_label) cd.info_bytes += f.subdomain_length;
+      if (encoded) ++cd.encoded;
+      if (txt_null) ++cd.txt_null;
+      if (cd.n < promote_at_ && cd.info_bytes < s_.info_bytes_1h) return;
+      const Candidate held = cd;
+      candidates_.erase(c);
       e = keys_.emplace(k, ev.ts, [&](auto& victim) {
                  ++evicted_;
                  victim.value.ring.each([&](Bucket& b) { b.names.release(pool_); });
                }).first;
       e->value.domain.set(domain);
-      e->value.first = ev.ts;
+      e->value.first = held.first;
+      // What the candidate saw goes into the current bucket (this name included: a 32-bit
+      // fingerprint with zero upper half folds to itself in Distinct, so it is not new below).
+      Bucket& b0 = e->value.ring.at(p, reset);
+      for (std::uint8_t i = 0; i < held.n; ++i) b0.names.add(held.fp[i], pool_);
+      b0.queries += held.n - 1u;
+      b0.info_bytes += held.info_bytes;
+      b0.suspicious += held.encoded;
+      b0.txt_null += held.txt_null;
+      e->value.minute = minute;
+      e->value.minute_txt_null = held.txt_null;
+      if (encoded) e->value.samples.add(q.lower());
     } else {
       keys_.use(e, ev.ts);
     }
     State& st = e->value;
-    const std::uint32_t p = period_of(ev.ts, kBucket);
-    Bucket& b = st.ring.at(p, [&](Bucket& x) {
-      x.names.release(pool_);
-      x.queries = x.suspicious = x.info_bytes = x.txt_null = 0;
-    });
+    Bucket& b = st.ring.at(p, reset);
     ++b.queries;
     const int bit = seed_type_bit(qtype);
     st.qtypes = static_cast<std::uint16_t>(st.qtypes | (1U << (bit < 0 ? 6 : bit)));
     if (f.length > st.max_length) st.max_length = f.length;
-    // Information octets count long subdomains only: payload encoders fill long labels,
-    // while brute-force enumeration tries short dictionary words (it is enumeration's job).
-    if (b.names.add(q.hash(), pool_) && f.longest_label >= s_.min_encoded_label) b.info_bytes += f.subdomain_length;
-    if (encoded) {
-      ++b.suspicious;
-      st.samples.add(q.lower());
-    }
-    std::uint32_t per_minute = 0;
-    if (txt_null) {
-      const auto minute = static_cast<std::uint32_t>(ev.ts / kMinute);
-      if (minute != st.minute) {
-        st.minute = minute;
-        st.minute_txt_null = 0;
+    // Every count is of distinct names: a name looked up again (a mail server's SPF and DKIM
+    // lookups, an app polling one long-labelled name) adds nothing. Once the bucket's set is a
+    // sketch, a name counts when it changes a register: never for a repeat, and for most new
+    // names while the sketch is far from full (triggers are crossed long before).
+    // (Items enter a Distinct's sketch as spread(fingerprint), like Distinct::add does.)
+    const std::uint64_t nh = q.hash();
+    const bool fresh = b.names.sketch != 0
+                           ? pool_.get(b.names.sketch).add(Distinct::spread(static_cast<std::uint32_t>(nh ^ (nh >> 32))))
+                           : b.names.add(nh, pool_);
+    if (fresh) {
+      if (long_label) b.info_bytes += f.subdomain_length;
+      if (encoded) {
+        ++b.suspicious;
+        st.samples.add(q.lower());
       }
-      per_minute = ++st.minute_txt_null;
-      ++b.txt_null;
+      if (txt_null) {
+        if (minute != st.minute) {
+          st.minute = minute;
+          st.minute_txt_null = 0;
+        }
+        ++st.minute_txt_null;
+        ++b.txt_null;
+      }
     }
+    const std::uint32_t per_minute = txt_null && minute == st.minute ? st.minute_txt_null : 0;
 
     std::uint64_t susp10 = 0, info1h = 0, q1h = 0;
     st.ring.recent(p, 2, [&](const Bucket& x) { susp10 += x.suspicious; });
@@ -203,7 +267,8 @@ class Tunneling final : public Detector {
     DetectorStats st;
     st.rule = kInfo.name;
     table_stats(st, keys_, evicted_);
-    table_stats(st, seed_, 0);
+    table_stats(st, candidates_, candidate_evicted_);
+    table_stats(st, seed_, seed_evicted_);
     st.sketches = pool_.in_use();
     st.sketch_capacity = pool_.capacity();
     st.sketch_exhausted = pool_.exhausted();
@@ -221,6 +286,7 @@ class Tunneling final : public Detector {
     const int bit = seed_type_bit(qtype);
     if (bit < 0 || (f.length <= s_.seed_min_length && f.labels <= s_.seed_min_labels)) return;
     auto [e, inserted] = seed_.emplace({ev.src}, ev.ts, [&](auto& victim) {
+      ++seed_evicted_;
       victim.value.ring.each([&](SeedBucket& b) { b.names.release(pool_); });
     });
     SeedState& st = e->value;
@@ -280,11 +346,11 @@ class Tunneling final : public Detector {
   TunnelingSettings s_;
   AllowMatcher allow_;
   sensor::LruTable<Key, State> keys_;
+  sensor::LruTable<Key, Candidate> candidates_;
   sensor::LruTable<ClientKey, SeedState> seed_;
   SketchPool pool_;
-  CountMin gate_;
-  Timestamp next_decay_ = 0;
-  std::uint64_t evicted_ = 0, triggers_ = 0;
+  std::uint64_t evicted_ = 0, candidate_evicted_ = 0, seed_evicted_ = 0, triggers_ = 0;
+  std::uint8_t promote_at_ = kCandidateNames;
 };
 
 }  // namespace

@@ -14,6 +14,8 @@ const RuleInfo& recon_sweep_info();
 const RuleInfo& rogue_resolver_info();
 const RuleInfo& tunneling_info();
 const RuleInfo& beaconing_info();
+const RuleInfo& cache_snooping_info();
+const RuleInfo& resolver_switch_info();
 
 std::unique_ptr<Detector> make_zone_transfer(const ZoneTransferSettings& s);
 std::unique_ptr<Detector> make_enumeration(const EnumerationSettings& s);
@@ -21,5 +23,8 @@ std::unique_ptr<Detector> make_recon_sweep(const ReconSweepSettings& s);
 std::unique_ptr<Detector> make_rogue_resolver(const RogueResolverSettings& s);
 std::unique_ptr<Detector> make_tunneling(const TunnelingSettings& s);
 std::unique_ptr<Detector> make_beaconing(const BeaconingSettings& s);
+std::unique_ptr<Detector> make_cache_snooping(const CacheSnoopingSettings& s);
+/// `rogue`: what rogue_resolver already reports is left to it.
+std::unique_ptr<Detector> make_resolver_switch(const ResolverSwitchSettings& s, const RogueResolverSettings& rogue);
 
 }  // namespace dnsvigil::detect::rules

@@ -41,11 +41,15 @@ struct ZoneTransferSettings : CommonSettings {
 };
 
 struct EnumerationSettings : CommonSettings {
+  // Full windows are for (client, domain) keys past a compact candidate stage (4 x max_keys
+  // candidates), so fewer are needed.
+  EnumerationSettings() { max_keys = 16384; }
   std::uint64_t distinct_10m = 30;         ///< with nxdomain_ratio: names under one domain in 10 min
   double nxdomain_ratio = 0.5;             ///< ... of which at least this share NXDOMAIN
   std::uint64_t distinct_1h = 100;         ///< names in 1 h (the Sentinel rule's "> 100 per hour")
   std::uint64_t distinct_any = 300;        ///< names in 1 h whatever the rcodes
   std::uint64_t nxdomain_burst = 50;       ///< NXDOMAIN answers to one client in 5 min
+  double nxdomain_burst_ratio = 0.25;      ///< ... that are at least this share of its answers
   std::uint64_t zone_nxdomain_1h = 500;    ///< distinct NXDOMAIN names under a monitored zone in 1 h, all clients
   double resolver_factor = 10.0;           ///< thresholds multiply by this for resolver clients
   std::uint64_t sketch_pool = 16384;       ///< HyperLogLog sketches (1 KiB each)
@@ -71,7 +75,10 @@ struct RogueResolverSettings : CommonSettings {
 [[nodiscard]] std::vector<std::string> default_benign_encoders();
 
 struct TunnelingSettings : CommonSettings {
-  TunnelingSettings() { allow.domains = default_benign_encoders(); }
+  TunnelingSettings() {
+    allow.domains = default_benign_encoders();
+    max_keys = 16384;  // full windows, past a compact candidate stage (4 x max_keys candidates)
+  }
   // Per query.
   std::uint64_t min_encoded_label = 16;    ///< a label this long can carry encoded data
   double min_entropy = 0.75;               ///< normalised entropy H / log2(min(len, 64)) of such a label
@@ -95,6 +102,22 @@ struct BeaconingSettings : CommonSettings {
   Timestamp burst = kNanosPerSecond;       ///< lookups closer than this are one lookup (A + AAAA)
   std::uint64_t popular_clients = 20;      ///< domains queried by this many clients are not scored
 };
+
+// --- issue 7: cache_snooping, resolver_switch (detectors/src/rules/{cache_snooping,resolver_switch}.cpp)
+struct CacheSnoopingSettings : CommonSettings {
+  CacheSnoopingSettings() { max_keys = 16384; }  // only clients sending RD=0 to resolvers get an entry
+  std::uint64_t distinct_names = 10;       ///< distinct names asked with RD=0 in `window` (2..32)
+  Timestamp window = 10 * kMinute;
+};
+
+struct ResolverSwitchSettings : CommonSettings {
+  std::uint64_t history_queries = 10;      ///< queries to sanctioned resolvers that make an established history
+  Timestamp history_span = kMinute;        ///< ... spread over at least this long
+  std::uint64_t min_queries = 2;           ///< queries to the new server that raise the alert
+  Timestamp period = 24 * kHour;           ///< one alert per (client, server) per period; idle history forgotten
+  std::vector<std::uint16_t> ports{53, 853};
+};
+// --- end issue 7
 
 /// Parses prefixes that are known to be valid (defaults written in code).
 [[nodiscard]] std::vector<sensor::Prefix> prefixes(std::initializer_list<const char*> texts);
@@ -123,6 +146,8 @@ struct DetectorSettings {
   RogueResolverSettings rogue_resolver;
   TunnelingSettings tunneling;
   BeaconingSettings beaconing;
+  CacheSnoopingSettings cache_snooping;    // issue 7
+  ResolverSwitchSettings resolver_switch;  // issue 7
 };
 
 }  // namespace dnsvigil::detect
