@@ -281,7 +281,7 @@ void Run::dispatch(sensor::Timestamp ts, dnsparse::Bytes frame) {
   };
   sensor::Packet pkt;
   scratch_ = {};
-  switch (sensor::decode_frame(link_type_, frame, pkt, scratch_)) {
+  switch (sensor::decode_frame(link_type_, frame, pkt, scratch_, &dns_ports_)) {
     case sensor::Decoded::dropped:
       // The shard never sees this frame: its counts are the dispatcher's.
       dispatch_counters_.merge(scratch_);
@@ -296,7 +296,7 @@ void Run::dispatch(sensor::Timestamp ts, dnsparse::Bytes frame) {
       if (whole.empty()) return;
       sensor::Packet inner = pkt;
       scratch_ = {};
-      if (sensor::decode_transport(proto, whole, inner, scratch_) != sensor::Decoded::dns) {
+      if (sensor::decode_transport(proto, whole, inner, scratch_, &dns_ports_) != sensor::Decoded::dns) {
         dispatch_counters_.merge(scratch_);
         return;
       }

@@ -146,7 +146,7 @@ class Run final : public capture::FrameHandler {
   sensor::Counters dispatch_counters_;
   sensor::Counters scratch_;
   std::unique_ptr<sensor::Defragmenter> defrag_;
-  std::bitset<65536> dns_ports_;
+  sensor::PortSet dns_ports_;
   sensor::Timestamp dispatch_now_ = 0, next_tick_ = 0;
   int link_type_ = 0;
   std::uint8_t input_ = 0;

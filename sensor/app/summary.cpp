@@ -12,7 +12,6 @@ bool is_volume(Counter c) {
     case Counter::packets: case Counter::bytes: case Counter::dns_messages: case Counter::dns_queries:
     case Counter::dns_responses: case Counter::tx_matched: case Counter::frag_fragments:
     case Counter::frag_reassembled: case Counter::tcp_segments: case Counter::tcp_streams:
-    case Counter::tunnel_decapsulated:
       return true;
     default:
       return false;

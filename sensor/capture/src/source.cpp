@@ -2,6 +2,8 @@
 
 #include <pcap/pcap.h>
 
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -10,6 +12,15 @@
 namespace dnsvigil::capture {
 
 namespace {
+
+// pcap_set_buffer_size() takes an int: `mib << 20` in int overflows from 2048 MiB on (undefined
+// behaviour, in practice a negative or tiny ring). Compute wide and clamp to the largest whole
+// MiB an int holds (2047 MiB); the kernel caps the ring further anyway (net.core.rmem_max).
+int buffer_bytes(int mib) noexcept {
+  constexpr std::int64_t kMax = std::int64_t{INT_MAX} & ~((std::int64_t{1} << 20) - 1);
+  const std::int64_t bytes = std::int64_t{mib < 0 ? 0 : mib} << 20;
+  return static_cast<int>(bytes > kMax ? kMax : bytes);
+}
 
 class PcapSource final : public Source {
  public:
@@ -109,7 +120,7 @@ std::unique_ptr<Source> Source::open_live(const LiveOptions& o) {
   pcap_set_snaplen(p, o.snaplen);
   pcap_set_promisc(p, o.promiscuous ? 1 : 0);
   pcap_set_timeout(p, o.timeout_ms);
-  pcap_set_buffer_size(p, o.buffer_mib << 20);
+  pcap_set_buffer_size(p, buffer_bytes(o.buffer_mib));
   pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
   const int rc = pcap_activate(p);
   if (rc < 0) {

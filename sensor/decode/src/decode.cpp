@@ -10,20 +10,35 @@ namespace {
 constexpr std::uint16_t kEtherIpv4 = 0x0800, kEtherIpv6 = 0x86DD, kEtherVlan = 0x8100, kEtherQinQ = 0x88A8,
                         kEtherQinQOld = 0x9100, kEtherTeb = 0x6558, kEtherErspan2 = 0x88BE, kEtherErspan3 = 0x22EB;
 constexpr std::uint16_t kPortVxlan = 4789, kPortGreUdp = 4754;
+constexpr std::uint16_t kPortDns = 53;
 
-Decoded decode_ethernet(Bytes data, Packet& out, Counters& c) noexcept;
+// What every decoding step needs: where to count drops, and which ports carry DNS (a datagram
+// from a DNS port is DNS even when it goes to a tunnel port).
+struct Ctx {
+  Counters& counters;
+  const PortSet* dns_ports;
+  void add(Counter k) noexcept { counters.add(k); }
+  [[nodiscard]] bool dns_port(std::uint16_t p) const noexcept {
+    return dns_ports != nullptr ? dns_ports->test(p) : p == kPortDns;
+  }
+};
+
+Decoded ip(Bytes data, Packet& out, Ctx& c) noexcept;
+Decoded transport(std::uint8_t proto, Bytes data, Packet& out, Ctx& c) noexcept;
+
+Decoded decode_ethernet(Bytes data, Packet& out, Ctx& c) noexcept;
 
 // Dispatches on an EtherType (after any VLAN tags).
-Decoded by_ethertype(std::uint16_t type, Bytes data, Packet& out, Counters& c) noexcept {
+Decoded by_ethertype(std::uint16_t type, Bytes data, Packet& out, Ctx& c) noexcept {
   switch (type) {
     case kEtherIpv4:
-    case kEtherIpv6: return decode_ip(data, out, c);
+    case kEtherIpv6: return ip(data, out, c);
     default: c.add(Counter::l2_not_ip); return Decoded::dropped;
   }
 }
 
 // VLAN tags followed by an EtherType; `type` is the EtherType already read.
-Decoded after_ethertype(std::uint16_t type, Bytes data, Packet& out, Counters& c) noexcept {
+Decoded after_ethertype(std::uint16_t type, Bytes data, Packet& out, Ctx& c) noexcept {
   while (type == kEtherVlan || type == kEtherQinQ || type == kEtherQinQOld) {
     if (data.size() < 4) {
       c.add(Counter::l2_truncated);
@@ -40,7 +55,7 @@ Decoded after_ethertype(std::uint16_t type, Bytes data, Packet& out, Counters& c
   return by_ethertype(type, data, out, c);
 }
 
-Decoded decode_ethernet(Bytes data, Packet& out, Counters& c) noexcept {
+Decoded decode_ethernet(Bytes data, Packet& out, Ctx& c) noexcept {
   if (data.size() < 14) {
     c.add(Counter::l2_truncated);
     return Decoded::dropped;
@@ -49,7 +64,7 @@ Decoded decode_ethernet(Bytes data, Packet& out, Counters& c) noexcept {
 }
 
 // 802.2 LLC with a SNAP header carrying an EtherType (RFC 1042): AA AA 03 + OUI + type.
-Decoded decode_llc_snap(Bytes data, Packet& out, Counters& c) noexcept {
+Decoded decode_llc_snap(Bytes data, Packet& out, Ctx& c) noexcept {
   if (data.size() < 8) {
     c.add(Counter::l2_truncated);
     return Decoded::dropped;
@@ -62,7 +77,7 @@ Decoded decode_llc_snap(Bytes data, Packet& out, Counters& c) noexcept {
 }
 
 // IEEE 802.11 data frames (unencrypted): MAC header, then LLC/SNAP.
-Decoded decode_80211(Bytes data, Packet& out, Counters& c) noexcept {
+Decoded decode_80211(Bytes data, Packet& out, Ctx& c) noexcept {
   if (data.size() < 24) {
     c.add(Counter::l2_truncated);
     return Decoded::dropped;
@@ -89,7 +104,7 @@ Decoded decode_80211(Bytes data, Packet& out, Counters& c) noexcept {
 
 // BSD NULL / LOOP: a 4-octet address family whose byte order depends on the capturing host;
 // the IP version nibble that follows is unambiguous, so it decides.
-Decoded decode_null(Bytes data, Packet& out, Counters& c) noexcept {
+Decoded decode_null(Bytes data, Packet& out, Ctx& c) noexcept {
   if (data.size() < 5) {
     c.add(Counter::l2_truncated);
     return Decoded::dropped;
@@ -99,7 +114,7 @@ Decoded decode_null(Bytes data, Packet& out, Counters& c) noexcept {
     c.add(Counter::l2_not_ip);
     return Decoded::dropped;
   }
-  return decode_ip(data.subspan(4), out, c);
+  return ip(data.subspan(4), out, c);
 }
 
 std::uint16_t ipv4_checksum(Bytes hdr) noexcept {
@@ -109,7 +124,7 @@ std::uint16_t ipv4_checksum(Bytes hdr) noexcept {
   return static_cast<std::uint16_t>(~sum);
 }
 
-Decoded decode_ipv4(Bytes data, Packet& out, Counters& c) noexcept {
+Decoded decode_ipv4(Bytes data, Packet& out, Ctx& c) noexcept {
   if (data.size() < 20) {
     c.add(Counter::ipv4_truncated);
     return Decoded::dropped;
@@ -144,25 +159,17 @@ Decoded decode_ipv4(Bytes data, Packet& out, Counters& c) noexcept {
     out.payload = payload;
     return Decoded::fragment;
   }
-  return decode_transport(out.proto, payload, out, c);
+  return transport(out.proto, payload, out, c);
 }
 
-Decoded decode_ipv6(Bytes data, Packet& out, Counters& c) noexcept {
-  if (data.size() < 40) {
-    c.add(Counter::ipv6_truncated);
-    return Decoded::dropped;
-  }
-  const std::size_t plen = load_be16(data.data() + 4);
-  if (plen == 0 || plen > data.size() - 40) {
-    // Payload length 0 is a jumbogram (RFC 2675), which DNS never needs.
-    c.add(plen == 0 ? Counter::ipv6_truncated : Counter::ip_snaplen_cut);
-    return Decoded::dropped;
-  }
-  out.ip_version = 6;
-  out.src = IpAddr::v6(data.data() + 8);
-  out.dst = IpAddr::v6(data.data() + 24);
-  std::uint8_t next = data[6];
-  Bytes rest = data.subspan(40, plen);
+bool ipv6_extension(std::uint8_t next) noexcept {
+  return next == 0 || next == 43 || next == 44 || next == 51 || next == 60;
+}
+
+// Walks IPv6 extension headers from `next` to the upper layer. Also used after reassembly: the
+// fragmentable part may begin with extension headers (RFC 8200 §4.5), and there a second
+// fragment header is an error.
+Decoded ipv6_headers(std::uint8_t next, Bytes rest, Packet& out, Ctx& c, bool reassembled) noexcept {
   for (unsigned n = 0;; ++n) {
     if (n > kMaxIpv6Extensions) {
       c.add(Counter::ipv6_bad_extension);
@@ -181,7 +188,7 @@ Decoded decode_ipv6(Bytes data, Packet& out, Counters& c) noexcept {
         len = (std::size_t{rest[1]} + 2) * 4;
         break;
       case 44: {  // fragment
-        if (rest.size() < 8) break;
+        if (rest.size() < 8 || reassembled) break;
         const std::uint16_t off = load_be16(rest.data() + 2);
         out.proto = rest[0];
         out.frag_offset = off & 0xFFF8;
@@ -199,7 +206,7 @@ Decoded decode_ipv6(Bytes data, Packet& out, Counters& c) noexcept {
       }
       default:
         out.proto = next;
-        return decode_transport(next, rest, out, c);
+        return transport(next, rest, out, c);
     }
     if (len == 0 || len > rest.size()) {
       c.add(Counter::ipv6_bad_extension);
@@ -210,20 +217,40 @@ Decoded decode_ipv6(Bytes data, Packet& out, Counters& c) noexcept {
   }
 }
 
-Decoded tunnel(Packet& out, Counters& c) noexcept {
+Decoded decode_ipv6(Bytes data, Packet& out, Ctx& c) noexcept {
+  if (data.size() < 40) {
+    c.add(Counter::ipv6_truncated);
+    return Decoded::dropped;
+  }
+  const std::size_t plen = load_be16(data.data() + 4);
+  if (plen == 0 || plen > data.size() - 40) {
+    // Payload length 0 is a jumbogram (RFC 2675), which DNS never needs.
+    c.add(plen == 0 ? Counter::ipv6_truncated : Counter::ip_snaplen_cut);
+    return Decoded::dropped;
+  }
+  out.ip_version = 6;
+  out.src = IpAddr::v6(data.data() + 8);
+  out.dst = IpAddr::v6(data.data() + 24);
+  return ipv6_headers(data[6], data.subspan(40, plen), out, c, false);
+}
+
+Decoded tunnel(Packet& out, Ctx& c) noexcept {
   if (out.tunnel_depth == kMaxTunnelDepth) {
     c.add(Counter::tunnel_too_deep);
     return Decoded::dropped;
   }
   ++out.tunnel_depth;
   c.add(Counter::tunnel_decapsulated);
-  // The inner packet starts afresh: its own VLAN tags and addresses.
+  // The inner packet starts afresh: its own VLAN tags (and their kMaxVlanTags budget) and
+  // addresses. The outer tags belong to the tunnel's transport network, not to the DNS traffic.
   out.fragment = false;
+  out.vlan_count = 0;
+  for (std::uint16_t& v : out.vlan) v = 0;
   return Decoded::dns;
 }
 
 // GRE (RFC 2784/2890), carrying IP, Ethernet (0x6558) or ERSPAN II/III.
-Decoded decode_gre(Bytes data, Packet& out, Counters& c) noexcept {
+Decoded decode_gre(Bytes data, Packet& out, Ctx& c) noexcept {
   if (data.size() < 4) {
     c.add(Counter::l4_truncated);
     return Decoded::dropped;
@@ -265,20 +292,7 @@ Decoded decode_gre(Bytes data, Packet& out, Counters& c) noexcept {
   return Decoded::dropped;
 }
 
-}  // namespace
-
-bool link_type_supported(int t) noexcept {
-  switch (t) {
-    case dlt::kNull: case dlt::kEthernet: case dlt::kRaw: case dlt::kRawOpenBsd: case dlt::kLoop:
-    case dlt::kLinuxSll: case dlt::kIpv4: case dlt::kIpv6: case dlt::kLinuxSll2: case dlt::kFddi:
-    case dlt::kIeee80211: case dlt::kRadiotap:
-      return true;
-    default:
-      return false;
-  }
-}
-
-Decoded decode_ip(Bytes data, Packet& out, Counters& c) noexcept {
+Decoded ip(Bytes data, Packet& out, Ctx& c) noexcept {
   if (data.empty()) {
     c.add(Counter::l2_truncated);
     return Decoded::dropped;
@@ -290,7 +304,9 @@ Decoded decode_ip(Bytes data, Packet& out, Counters& c) noexcept {
   }
 }
 
-Decoded decode_transport(std::uint8_t proto, Bytes data, Packet& out, Counters& c) noexcept {
+Decoded transport(std::uint8_t proto, Bytes data, Packet& out, Ctx& c) noexcept {
+  // A reassembled IPv6 datagram whose fragment header announced an extension header.
+  if (out.ip_version == 6 && ipv6_extension(proto)) return ipv6_headers(proto, data, out, c, true);
   out.proto = proto;
   switch (proto) {
     case kProtoUdp: {
@@ -306,6 +322,9 @@ Decoded decode_transport(std::uint8_t proto, Bytes data, Packet& out, Counters& 
       out.sport = load_be16(data.data());
       out.dport = load_be16(data.data() + 2);
       out.payload = data.subspan(8, len - 8);
+      // Tunnels are recognised by their destination port, but a DNS answer goes to whatever
+      // port the client picked, 4789 and 4754 included: a datagram from a DNS port is DNS.
+      if (c.dns_port(out.sport)) return Decoded::dns;
       if (out.dport == kPortVxlan) {
         // VXLAN (RFC 7348): 8-octet header with the I flag, then an Ethernet frame.
         if (out.payload.size() < 8 || (out.payload[0] & 0x08) == 0) return Decoded::dns;
@@ -341,7 +360,7 @@ Decoded decode_transport(std::uint8_t proto, Bytes data, Packet& out, Counters& 
   }
 }
 
-Decoded decode_frame(int link_type, Bytes frame, Packet& out, Counters& c) noexcept {
+Decoded link(int link_type, Bytes frame, Packet& out, Ctx& c) noexcept {
   switch (link_type) {
     case dlt::kEthernet: return decode_ethernet(frame, out, c);
     case dlt::kLinuxSll:
@@ -369,11 +388,39 @@ Decoded decode_frame(int link_type, Bytes frame, Packet& out, Counters& c) noexc
     case dlt::kRaw:
     case dlt::kRawOpenBsd:
     case dlt::kIpv4:
-    case dlt::kIpv6: return decode_ip(frame, out, c);
+    case dlt::kIpv6: return ip(frame, out, c);
     default: break;
   }
   c.add(Counter::l2_truncated);
   return Decoded::dropped;
+}
+
+}  // namespace
+
+bool link_type_supported(int t) noexcept {
+  switch (t) {
+    case dlt::kNull: case dlt::kEthernet: case dlt::kRaw: case dlt::kRawOpenBsd: case dlt::kLoop:
+    case dlt::kLinuxSll: case dlt::kIpv4: case dlt::kIpv6: case dlt::kLinuxSll2: case dlt::kFddi:
+    case dlt::kIeee80211: case dlt::kRadiotap:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Decoded decode_ip(Bytes data, Packet& out, Counters& c, const PortSet* dns_ports) noexcept {
+  Ctx ctx{c, dns_ports};
+  return ip(data, out, ctx);
+}
+
+Decoded decode_transport(std::uint8_t proto, Bytes data, Packet& out, Counters& c, const PortSet* dns_ports) noexcept {
+  Ctx ctx{c, dns_ports};
+  return transport(proto, data, out, ctx);
+}
+
+Decoded decode_frame(int link_type, Bytes frame, Packet& out, Counters& c, const PortSet* dns_ports) noexcept {
+  Ctx ctx{c, dns_ports};
+  return link(link_type, frame, out, ctx);
 }
 
 }  // namespace dnsvigil::sensor

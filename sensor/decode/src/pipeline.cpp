@@ -34,14 +34,14 @@ void Pipeline::on_frame(int link_type, Timestamp ts, Bytes frame, std::uint8_t i
   advance(ts);
   input_ = input;
   Packet pkt;
-  switch (decode_frame(link_type, frame, pkt, c_)) {
+  switch (decode_frame(link_type, frame, pkt, c_, &ports_)) {
     case Decoded::dropped: return;
     case Decoded::fragment: {
       std::uint8_t proto = 0;
       const Bytes whole = defrag_.add(pkt, ts, proto);
       if (whole.empty()) return;
       pkt.fragment = false;
-      if (decode_transport(proto, whole, pkt, c_) != Decoded::dns) return;
+      if (decode_transport(proto, whole, pkt, c_, &ports_) != Decoded::dns) return;
       fragmented_ = true;
       on_transport(pkt, ts);
       fragmented_ = false;
@@ -56,7 +56,7 @@ void Pipeline::on_reassembled(const Packet& meta, Bytes transport, Timestamp ts,
   input_ = input;
   Packet pkt = meta;
   pkt.fragment = false;
-  if (decode_transport(meta.proto, transport, pkt, c_) != Decoded::dns) return;
+  if (decode_transport(meta.proto, transport, pkt, c_, &ports_) != Decoded::dns) return;
   fragmented_ = true;
   on_transport(pkt, ts);
   fragmented_ = false;
@@ -96,7 +96,6 @@ void Pipeline::on_dns(Bytes wire, const Packet& pkt, Timestamp ts, Transport tra
     return;
   }
   c_.add(Counter::dns_messages);
-  msg_.anomalies().for_each([&](dnsparse::Anomaly a) { ++c_.anomalies[static_cast<std::size_t>(a)]; });
   qname_.set(msg_, &splitter_);
 
   DnsEvent ev;
@@ -120,10 +119,16 @@ void Pipeline::on_dns(Bytes wire, const Packet& pkt, Timestamp ts, Transport tra
     ev.matched = m.matched;
     ev.duplicate = m.duplicate;
     ev.query_ts = m.query_ts;
+    // RFC 5936 §2.2.1: the messages of a zone transfer after the first may have QDCOUNT 0. The
+    // parser cannot tell them from crafted question-less responses; a TCP response matched to a
+    // pending AXFR/IXFR query can.
+    if (m.transfer && transport == Transport::tcp && msg_.header().qdcount == 0)
+      msg_.clear_anomaly(dnsparse::Anomaly::qdcount_not_one);
   } else {
     c_.add(Counter::dns_queries);
     tx_.on_query(ev);
   }
+  msg_.anomalies().for_each([&](dnsparse::Anomaly a) { ++c_.anomalies[static_cast<std::size_t>(a)]; });
   sink_.on_event(ev);
 }
 

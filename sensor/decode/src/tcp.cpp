@@ -17,30 +17,40 @@ constexpr std::size_t kMaxFramed = 2 + 65535;
 
 std::int32_t seq_diff(std::uint32_t a, std::uint32_t b) noexcept { return static_cast<std::int32_t>(a - b); }
 
-// Is `p` (with `avail` octets) plausibly the start of a length-prefixed DNS message?
-// Used only to find the framing again in a stream joined mid-way or after a gap.
-bool plausible_start(const std::uint8_t* p, std::size_t avail) noexcept {
+// The header of a length-prefixed DNS message at `p` (at least 2 + 12 octets) is plausible.
+bool plausible_header(const std::uint8_t* p) noexcept {
   const std::size_t len = dnsparse::load_be16(p);
   if (len < dnsparse::limits::kHeaderSize) return false;
   const std::uint8_t* h = p + 2;
   const unsigned opcode = (h[2] >> 3) & 0xF;
   const bool z = (h[3] & 0x40) != 0;
   const unsigned qd = dnsparse::load_be16(h + 4);
-  if (z || qd > 1 || opcode == 3 || opcode > 6) return false;
-  if (avail >= 2 + len) {
-    dnsparse::Message m;
-    if (dnsparse::Message::parse(Bytes{h, len}, m) != dnsparse::Error::ok) return false;
-    const auto a = m.anomalies();
-    return !a.test(dnsparse::Anomaly::rr_malformed) && !a.test(dnsparse::Anomaly::count_mismatch) &&
-           !a.test(dnsparse::Anomaly::trailing_bytes);
-  }
-  // Only part of the message is here: the question name, when present, must walk cleanly.
-  if (qd == 1) {
-    const Bytes part{h, avail - 2};
-    const auto info = dnsparse::check_name(part, dnsparse::limits::kHeaderSize);
-    return info.error == dnsparse::Error::ok || info.error == dnsparse::Error::truncated;
-  }
-  return true;
+  return !z && qd <= 1 && opcode != 3 && opcode <= 6;
+}
+
+enum class Candidate : std::uint8_t { reject, open, verified };
+
+// Judges offset `p` of `data` as the start of a length-prefixed DNS message, to find the framing
+// again in a stream joined mid-way or after a gap. A start is `verified` only when the whole
+// message is present and parses cleanly, and what follows it is the end of the data or another
+// plausible header: a few plausible header octets inside a record are common, a clean parse
+// ending exactly at the next plausible header is not. `open` means more data is needed.
+Candidate judge(Bytes data, std::size_t p) noexcept {
+  const std::size_t avail = data.size() - p;
+  if (avail < 2 + dnsparse::limits::kHeaderSize) return Candidate::open;
+  if (!plausible_header(data.data() + p)) return Candidate::reject;
+  const std::size_t len = dnsparse::load_be16(data.data() + p);
+  if (avail < 2 + len) return Candidate::open;
+  dnsparse::Message m;
+  if (dnsparse::Message::parse(data.subspan(p + 2, len), m) != dnsparse::Error::ok) return Candidate::reject;
+  const auto a = m.anomalies();
+  if (a.test(dnsparse::Anomaly::rr_malformed) || a.test(dnsparse::Anomaly::count_mismatch) ||
+      a.test(dnsparse::Anomaly::trailing_bytes))
+    return Candidate::reject;
+  const std::size_t next = 2 + len;
+  if (avail == next) return Candidate::verified;
+  if (avail - next < 2 + dnsparse::limits::kHeaderSize) return Candidate::open;
+  return plausible_header(data.data() + p + next) ? Candidate::verified : Candidate::reject;
 }
 }  // namespace
 
@@ -50,6 +60,8 @@ struct TcpReassembler::State {
   bool synced;           // next_seq is known
   bool aligned;          // the next in-order octet starts a length prefix (or the buffered message)
   bool has_buffer;
+  bool has_peer_ack;      // peer_ack is known
+  std::uint32_t peer_ack;  // highest acknowledgment number the other direction sent
   // Enough of the last segment to rebuild a Packet when the stream is closed by time.
   std::uint8_t ip_version, vlan_count;
   std::uint16_t vlan0;
@@ -58,6 +70,7 @@ struct TcpReassembler::State {
 struct TcpReassembler::Buffer {
   struct Held {
     std::uint32_t seq, off, len;
+    Timestamp ts;  // when the capture showed it
   };
   std::vector<std::uint8_t> data;  // in-order octets not yet framed into a message
   std::vector<Held> held;          // out-of-order segments
@@ -109,13 +122,20 @@ std::size_t TcpReassembler::frame(State& s, Bytes data, const Packet& pkt, Times
   for (;;) {
     const std::size_t avail = data.size() - pos;
     if (!s.aligned) {
-      // Resynchronise: need a length prefix and a header to judge a candidate start.
-      while (data.size() - pos >= 2 + dnsparse::limits::kHeaderSize &&
-             !plausible_start(data.data() + pos, data.size() - pos)) {
-        ++pos;
-        c_.add(Counter::tcp_resync_skipped_bytes);
+      // Resynchronise on the first verified start. Starts that cannot be judged yet (their
+      // message is incomplete) are kept, from the first of them, until more data decides; a
+      // verified start after them wins.
+      std::size_t open = data.size();
+      std::size_t p = pos;
+      for (; p < data.size(); ++p) {
+        const Candidate j = judge(data, p);
+        if (j == Candidate::verified) break;
+        if (j == Candidate::open && open == data.size()) open = p;
       }
-      if (data.size() - pos < 2 + dnsparse::limits::kHeaderSize) return pos;
+      const std::size_t to = p < data.size() ? p : open;
+      c_.add(Counter::tcp_resync_skipped_bytes, to - pos);
+      pos = to;
+      if (p == data.size()) return pos;
       s.aligned = true;
       continue;
     }
@@ -132,6 +152,12 @@ std::size_t TcpReassembler::frame(State& s, Bytes data, const Packet& pkt, Times
   }
 }
 
+std::size_t TcpReassembler::room(const Buffer& b) const noexcept {
+  const std::size_t flow = b.bytes() < limits_.max_flow_bytes ? limits_.max_flow_bytes - b.bytes() : 0;
+  const std::size_t all = bytes_held_ < limits_.max_total_bytes ? limits_.max_total_bytes - bytes_held_ : 0;
+  return std::min(flow, all);
+}
+
 void TcpReassembler::deliver(State& s, Bytes data, const Packet& pkt, Timestamp now) noexcept {
   if (!s.has_buffer || buffers_[s.buffer]->data.empty()) {
     // Fast path: frame straight out of the packet; copy only an incomplete tail.
@@ -139,28 +165,43 @@ void TcpReassembler::deliver(State& s, Bytes data, const Packet& pkt, Timestamp 
     const Bytes rest = data.subspan(used);
     if (rest.empty()) return;
     Buffer& b = buffer(s);
-    const std::size_t room = kMaxFramed - b.data.size();
-    const std::size_t take = std::min(rest.size(), room);
-    if (bytes_held_ + take > limits_.max_total_bytes) {
+    if (rest.size() > std::min(room(b), kMaxFramed)) {
+      // No room for the tail: the message it starts is lost; look for framing again after it.
       c_.add(Counter::tcp_capped_bytes, rest.size());
       s.aligned = false;
       return;
     }
-    b.data.insert(b.data.end(), rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(take));
-    bytes_held_ += take;
-    c_.add(Counter::tcp_capped_bytes, rest.size() - take);
+    b.data.insert(b.data.end(), rest.begin(), rest.end());
+    bytes_held_ += rest.size();
     return;
   }
   Buffer& b = *buffers_[s.buffer];
-  const std::size_t room = kMaxFramed - b.data.size();
-  std::size_t take = std::min(data.size(), room);
-  if (bytes_held_ + take > limits_.max_total_bytes) take = 0;
-  b.data.insert(b.data.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
-  bytes_held_ += take;
-  if (take < data.size()) c_.add(Counter::tcp_capped_bytes, data.size() - take);
+  // Append only up to the end of the buffered message when its length is known: the rest of the
+  // segment then takes the fast path, and a large message never needs more than kMaxFramed.
+  std::size_t want = data.size();
+  if (s.aligned && b.data.size() >= 2) {
+    const std::size_t framed = 2 + std::size_t{dnsparse::load_be16(b.data.data())};
+    if (framed > b.data.size()) want = std::min(want, framed - b.data.size());
+  }
+  if (want > std::min(kMaxFramed - b.data.size(), room(b))) {
+    // No room for the segment: the buffered partial message can never be completed, and gluing
+    // later octets onto it would splice two messages. Drop both and resynchronise.
+    c_.add(Counter::tcp_capped_bytes, data.size());
+    c_.add(Counter::tcp_truncated_bytes, b.data.size());
+    bytes_held_ -= b.data.size();
+    b.data.clear();
+    s.aligned = false;
+    return;
+  }
+  b.data.insert(b.data.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(want));
+  bytes_held_ += want;
   const std::size_t used = frame(s, b.data, pkt, now);
   b.data.erase(b.data.begin(), b.data.begin() + static_cast<std::ptrdiff_t>(used));
   bytes_held_ -= used;
+  if (want < data.size()) {
+    deliver(s, data.subspan(want), pkt, now);
+    return;
+  }
   // A full buffer that frames nothing can never complete: drop it and look for framing again.
   if (used == 0 && b.data.size() == kMaxFramed) {
     c_.add(Counter::tcp_capped_bytes, b.data.size());
@@ -170,20 +211,20 @@ void TcpReassembler::deliver(State& s, Bytes data, const Packet& pkt, Timestamp 
   }
 }
 
-void TcpReassembler::store_out_of_order(State& s, std::uint32_t seq, Bytes data) noexcept {
+void TcpReassembler::store_out_of_order(State& s, std::uint32_t seq, Bytes data, Timestamp now) noexcept {
   Buffer& b = buffer(s);
   if (b.held.size() >= kMaxHeldSegments || b.bytes() + data.size() > limits_.max_flow_bytes ||
       bytes_held_ + data.size() > limits_.max_total_bytes) {
     c_.add(Counter::tcp_capped_bytes, data.size());
     return;
   }
-  b.held.push_back({seq, static_cast<std::uint32_t>(b.held_data.size()), static_cast<std::uint32_t>(data.size())});
+  b.held.push_back({seq, static_cast<std::uint32_t>(b.held_data.size()), static_cast<std::uint32_t>(data.size()), now});
   b.held_data.insert(b.held_data.end(), data.begin(), data.end());
   bytes_held_ += data.size();
   c_.add(Counter::tcp_out_of_order);
 }
 
-void TcpReassembler::drain_out_of_order(State& s, const Packet& pkt, Timestamp now) noexcept {
+void TcpReassembler::drain_out_of_order(State& s, const Packet& pkt, Timestamp now, bool held_time) noexcept {
   for (;;) {
     if (!s.has_buffer) return;
     Buffer& b = *buffers_[s.buffer];
@@ -202,7 +243,8 @@ void TcpReassembler::drain_out_of_order(State& s, const Packet& pkt, Timestamp n
         // Copy out: delivering may append to b.data, and held_data is reset below.
         const Bytes part{b.held_data.data() + h.off + overlap, h.len - overlap};
         s.next_seq += h.len - overlap;
-        deliver(s, part, pkt, now);
+        // After a hole given up, held data completes messages when the capture showed it.
+        deliver(s, part, pkt, held_time ? h.ts : now);
       }
       progressed = true;
       break;
@@ -234,7 +276,7 @@ bool TcpReassembler::skip_gap(State& s, const Packet& pkt, Timestamp now) noexce
   }
   s.next_seq = first;
   s.aligned = false;
-  drain_out_of_order(s, pkt, now);
+  drain_out_of_order(s, pkt, now, true);
   return true;
 }
 
@@ -247,22 +289,77 @@ void TcpReassembler::close(State& s, bool count_truncated) noexcept {
   drop_buffer(s);
 }
 
+Packet TcpReassembler::packet_of(const FlowKey& key, const State& s) noexcept {
+  Packet pkt;
+  pkt.src = key.src;
+  pkt.dst = key.dst;
+  pkt.sport = key.sport;
+  pkt.dport = key.dport;
+  pkt.proto = kProtoTcp;
+  pkt.ip_version = s.ip_version;
+  pkt.vlan_count = s.vlan_count;
+  pkt.vlan[0] = s.vlan0;
+  return pkt;
+}
+
+void TcpReassembler::peer_acked(const Packet& pkt, Timestamp now) noexcept {
+  FlowKey k;
+  k.src = pkt.dst;
+  k.dst = pkt.src;
+  k.sport = pkt.dport;
+  k.dport = pkt.sport;
+  Table::Entry* e = table_->find(k);
+  if (e == nullptr) return;
+  State& s = e->value;
+  if (!s.has_peer_ack || seq_diff(pkt.ack, s.peer_ack) > 0) {
+    s.peer_ack = pkt.ack;
+    s.has_peer_ack = true;
+  }
+  // The receiver acknowledged octets the capture never showed: the hole will not be filled.
+  if (s.synced && seq_diff(pkt.ack, s.next_seq) > 0 && s.has_buffer && !buffers_[s.buffer]->held.empty()) {
+    const Packet rev = packet_of(e->key, s);
+    give_up_acked_holes(s, rev, now);
+  }
+}
+
+void TcpReassembler::give_up_acked_holes(State& s, const Packet& pkt, Timestamp now) noexcept {
+  while (s.has_buffer && seq_diff(s.peer_ack, s.next_seq) > 0) {
+    const Buffer& b = *buffers_[s.buffer];
+    if (b.held.empty()) return;
+    std::uint32_t first = b.held.front().seq;
+    for (const auto& h : b.held)
+      if (seq_diff(h.seq, first) < 0) first = h.seq;
+    if (seq_diff(first, s.peer_ack) > 0) return;  // the peer has not seen that far yet
+    if (!skip_gap(s, pkt, now)) return;
+  }
+}
+
 void TcpReassembler::add(const Packet& pkt, Timestamp now) noexcept {
   c_.add(Counter::tcp_segments);
+  if (pkt.tcp_flags & tcpflag::ACK) peer_acked(pkt, now);
   FlowKey k;
   k.src = pkt.src;
   k.dst = pkt.dst;
   k.sport = pkt.sport;
   k.dport = pkt.dport;
-  auto [e, inserted] = table_->emplace(k, now, [&](Table::Entry& victim) {
-    c_.add(Counter::tcp_flows_evicted);
-    close(victim.value, true);
-  });
-  State& s = e->value;
-  if (inserted) {
-    c_.add(Counter::tcp_streams);
-    s.buffer = kNoBuffer;
+  Table::Entry* e = nullptr;
+  if (pkt.payload.empty() && !(pkt.tcp_flags & tcpflag::SYN)) {
+    // A bare ACK, FIN or RST never opens a stream (the last ACK after a FIN would re-open the
+    // stream just closed).
+    e = table_->touch(k, now);
+    if (e == nullptr) return;
+  } else {
+    auto [entry, inserted] = table_->emplace(k, now, [&](Table::Entry& victim) {
+      c_.add(Counter::tcp_flows_evicted);
+      close(victim.value, true);
+    });
+    e = entry;
+    if (inserted) {
+      c_.add(Counter::tcp_streams);
+      e->value.buffer = kNoBuffer;
+    }
   }
+  State& s = e->value;
   s.ip_version = pkt.ip_version;
   s.vlan_count = pkt.vlan_count;
   s.vlan0 = pkt.vlan[0];
@@ -278,6 +375,7 @@ void TcpReassembler::add(const Packet& pkt, Timestamp now) noexcept {
     s.next_seq = seq + 1;
     s.synced = true;
     s.aligned = true;
+    s.has_peer_ack = false;
     seq += 1;
   }
   Bytes data = pkt.payload;
@@ -302,16 +400,18 @@ void TcpReassembler::add(const Packet& pkt, Timestamp now) noexcept {
     }
     if (!data.empty()) {
       if (seq_diff(seq, s.next_seq) > 0) {
-        store_out_of_order(s, seq, data);
+        store_out_of_order(s, seq, data, now);
         // Too much waiting behind a hole the capture will not fill: give the hole up.
         if (s.has_buffer) {
           const Buffer& b = *buffers_[s.buffer];
           if (b.held.size() >= kMaxHeldSegments || b.held_data.size() * 2 > limits_.max_flow_bytes) skip_gap(s, pkt, now);
         }
+        // The receiver already acknowledged the hole: the capture lost it; deliver now.
+        if (s.has_peer_ack) give_up_acked_holes(s, pkt, now);
       } else {
         s.next_seq += static_cast<std::uint32_t>(data.size());
         deliver(s, data, pkt, now);
-        drain_out_of_order(s, pkt, now);
+        drain_out_of_order(s, pkt, now, false);
       }
     }
   }
@@ -325,15 +425,7 @@ void TcpReassembler::add(const Packet& pkt, Timestamp now) noexcept {
 
 void TcpReassembler::finish(const FlowKey& key, State& s, Timestamp last_seen) noexcept {
   // Deliver what lies behind holes the capture will never fill, then close.
-  Packet pkt;
-  pkt.src = key.src;
-  pkt.dst = key.dst;
-  pkt.sport = key.sport;
-  pkt.dport = key.dport;
-  pkt.proto = kProtoTcp;
-  pkt.ip_version = s.ip_version;
-  pkt.vlan_count = s.vlan_count;
-  pkt.vlan[0] = s.vlan0;
+  const Packet pkt = packet_of(key, s);
   while (skip_gap(s, pkt, last_seen)) {
   }
   close(s, true);

@@ -18,11 +18,16 @@ std::uint64_t question_hash(const DnsEvent& ev) noexcept {
 }  // namespace
 
 TransactionTable::TransactionTable(const TransactionLimits& limits, Counters& counters)
-    : limits_(limits), c_(counters), table_(std::make_unique<Table>(limits.max_pending)) {}
+    : limits_(limits),
+      c_(counters),
+      table_(std::make_unique<Table>(limits.max_pending)),
+      answered_(std::make_unique<AnsweredTable>(limits.max_pending)) {}
 
 TransactionTable::~TransactionTable() = default;
 
 std::size_t TransactionTable::pending() const noexcept { return table_->size(); }
+
+std::size_t TransactionTable::answered() const noexcept { return answered_->size(); }
 
 void TransactionTable::on_query(const DnsEvent& q) noexcept {
   if (!q.msg->has_question()) return;
@@ -33,9 +38,9 @@ void TransactionTable::on_query(const DnsEvent& q) noexcept {
   k.server_port = q.dport;
   k.id = q.msg->header().id;
   k.transport = static_cast<std::uint8_t>(q.transport);
-  auto [e, inserted] = table_->emplace(k, q.ts, [&](Table::Entry& victim) {
-    if (!victim.value.answered) c_.add(Counter::tx_evicted);
-  });
+  if (answered_->find(k) != nullptr) return;  // a retransmission of a query already answered
+  // Only unanswered queries are pending: every eviction loses one before it could be reported.
+  auto [e, inserted] = table_->emplace(k, q.ts, [&](Table::Entry&) { c_.add(Counter::tx_evicted); });
   if (!inserted) return;  // a retransmitted query keeps the first one's time
   Pending& p = e->value;
   p.query_ts = q.ts;
@@ -58,23 +63,35 @@ TransactionTable::Match TransactionTable::on_response(const DnsEvent& r) noexcep
   k.server_port = r.sport;
   k.id = r.msg->header().id;
   k.transport = static_cast<std::uint8_t>(r.transport);
-  Table::Entry* e = table_->find(k);
   // Continuation messages of a zone transfer may carry no question (RFC 5936 §2.2).
-  const bool question_ok =
-      e != nullptr && (r.msg->has_question() ? question_hash(r) == e->value.question_hash : e->value.transfer);
-  if (!question_ok) {
+  const auto question_ok = [&](std::uint64_t hash, bool transfer) {
+    return r.msg->has_question() ? question_hash(r) == hash : transfer;
+  };
+  if (Table::Entry* e = table_->find(k); e != nullptr) {
+    const Pending& p = e->value;
+    if (!question_ok(p.question_hash, p.transfer)) {
+      c_.add(Counter::tx_unsolicited);
+      return {};
+    }
+    c_.add(Counter::tx_matched);
+    const Match m{true, false, p.transfer, p.query_ts};
+    const Answered a{p.query_ts, p.question_hash, p.transfer, {}};
+    table_->erase(e);
+    // Evicting the oldest answered entry only loses duplicate detection for it.
+    answered_->emplace(k, r.ts, [](AnsweredTable::Entry&) {}).first->value = a;
+    return m;
+  }
+  AnsweredTable::Entry* a = answered_->find(k);
+  if (a == nullptr || !question_ok(a->value.question_hash, a->value.transfer)) {
     c_.add(Counter::tx_unsolicited);
     return {};
   }
-  Pending& p = e->value;
-  Match m{true, p.answered && !p.transfer, p.query_ts};
-  if (!p.answered) c_.add(Counter::tx_matched);
-  p.answered = true;
-  return m;
+  // A transfer stays for `timeout` after its last message; other entries after their answer.
+  if (a->value.transfer) answered_->use(a, r.ts);
+  return {true, !a->value.transfer, a->value.transfer, a->value.query_ts};
 }
 
 void TransactionTable::report(const Table::Entry& e, Timestamp now, EventSink& sink) noexcept {
-  if (e.value.answered) return;
   c_.add(Counter::tx_unanswered);
   UnansweredQuery q;
   q.query_ts = e.value.query_ts;
@@ -94,10 +111,12 @@ void TransactionTable::report(const Table::Entry& e, Timestamp now, EventSink& s
 
 void TransactionTable::expire(Timestamp now, EventSink& sink) noexcept {
   table_->expire(now - limits_.timeout, [&](Table::Entry& e) { report(e, now, sink); });
+  answered_->expire(now - limits_.timeout, [](AnsweredTable::Entry&) {});
 }
 
 void TransactionTable::flush(Timestamp now, EventSink& sink) noexcept {
   table_->drain([&](Table::Entry& e) { report(e, now, sink); });
+  answered_->drain([](AnsweredTable::Entry&) {});
 }
 
 }  // namespace dnsvigil::sensor

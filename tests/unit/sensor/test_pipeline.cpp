@@ -299,7 +299,7 @@ TEST_CASE("pipeline: VLAN id and link types reach the event", "[pipeline]") {
   CHECK(json::parse(s.events[0].json).value["network"]["vlan"]["id"].integer() == 300);
 }
 
-TEST_CASE("pipeline: a DNS answer to client port 4789 or 4754 is DNS, not a tunnel", "[pipeline][tunnel][!mayfail]") {
+TEST_CASE("pipeline: a DNS answer to client port 4789 or 4754 is DNS, not a tunnel", "[pipeline][tunnel]") {
   // Resolvers pick source ports at random over 1024-65535 (Unbound's default
   // outgoing-port-permit), so answers from port 53 reach ports 4789 (VXLAN) and 4754
   // (GRE-in-UDP) too. decode_transport() decapsulates on the destination port alone: an
@@ -320,7 +320,7 @@ TEST_CASE("pipeline: a DNS answer to client port 4789 or 4754 is DNS, not a tunn
 }
 
 TEST_CASE("pipeline: IPv6 extension headers inside the fragmentable part are walked after reassembly",
-          "[pipeline][frag][!mayfail]") {
+          "[pipeline][frag]") {
   // RFC 8200 §4.5: the Fragmentable Part may start with extension headers (here Destination
   // Options) before the upper-layer header. The fragment header's next header is then 60,
   // and the reassembled payload must be walked like decode_ipv6() walks an unfragmented one.

@@ -192,7 +192,7 @@ TEST_CASE("tcp: a missing segment: FIN gives the gap up and resynchronises on wh
   CHECK(t.bytes_held() == 0);
 }
 
-TEST_CASE("tcp: a gap inside a message drops the partial message and resyncs at the next", "[tcp][resync][!mayfail]") {
+TEST_CASE("tcp: a gap inside a message drops the partial message and resyncs at the next", "[tcp][resync]") {
   Counters c;
   Recorder r;
   TcpReassembler t(TcpLimits{}, c, r);
@@ -234,7 +234,7 @@ TEST_CASE("tcp: a stream joined mid-way at a message boundary", "[tcp]") {
   CHECK(count(c, Counter::tcp_midstream) == 1);
 }
 
-TEST_CASE("tcp: a stream joined in the middle of a message resyncs on the next one", "[tcp][resync][!mayfail]") {
+TEST_CASE("tcp: a stream joined in the middle of a message resyncs on the next one", "[tcp][resync]") {
   // The capture starts inside the lab's real response (101 octets framed); the real query and
   // the NS answer follow, then ten more queries. The resync must skip exactly the rest of the
   // first message and deliver everything after it, and never deliver bytes that are not a
@@ -454,7 +454,7 @@ TEST_CASE("tcp: global cap: a tail that does not fit is dropped, what was framed
 }
 
 TEST_CASE("tcp: global cap hit while a partial message is buffered never yields a spliced message",
-          "[tcp][caps][!mayfail]") {
+          "[tcp][caps]") {
   // Flow a buffers the first 40 octets of a message; flow b fills the global budget; the rest
   // of a's message arrives and is dropped for lack of room (deliver(), buffered path:
   // take = 0). When room comes back, a's next segment must not be glued onto the 40 stale
@@ -487,7 +487,7 @@ TEST_CASE("tcp: global cap hit while a partial message is buffered never yields 
   CHECK(all_parse(r));
 }
 
-TEST_CASE("tcp: per-flow cap covers in-order and out-of-order data together", "[tcp][caps][!mayfail]") {
+TEST_CASE("tcp: per-flow cap covers in-order and out-of-order data together", "[tcp][caps]") {
   // TcpLimits::max_flow_bytes: "octets buffered per direction (in order + held out of order)";
   // the config minimum is 65536. A 65000-octet message arrives in order up to 49000 while
   // 25000 octets after a hole (its tail and the next message) are held.

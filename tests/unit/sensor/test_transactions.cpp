@@ -75,8 +75,9 @@ TEST_CASE("transactions: the lab's query and answer match, with the query time",
   CHECK(m.query_ts == kT0);
   CHECK(c.get(Counter::tx_matched) == 1);
   CHECK(c.get(Counter::tx_unsolicited) == 0);
-  // The answered query stays until the timeout so a second answer can be recognised.
-  CHECK(t.pending() == 1);
+  // The answered query leaves the pending table; a record of it stays for duplicates.
+  CHECK(t.pending() == 0);
+  CHECK(t.answered() == 1);
 }
 
 TEST_CASE("transactions: a response that differs in question, port, id or transport is unsolicited", "[tx]") {
@@ -138,10 +139,12 @@ TEST_CASE("transactions: every message of a zone transfer matches, none is a dup
   for (int i = 0; i < 5; ++i) rest.push_back(std::make_unique<Ev>(cont.b, kT0 + 2 + i, false, Transport::tcp));
   const auto m = t.on_response(first.ev);
   CHECK(m.matched);
+  CHECK(m.transfer);
   CHECK_FALSE(m.duplicate);
   for (auto& r : rest) {
     const auto mm = t.on_response(r->ev);
     CHECK(mm.matched);
+    CHECK(mm.transfer);
     CHECK_FALSE(mm.duplicate);
   }
   CHECK(c.get(Counter::tx_matched) == 1);
@@ -166,11 +169,16 @@ TEST_CASE("transactions: unanswered queries are reported on expiry with their na
   t.on_query(q.ev);
   t.on_query(answered_q.ev);
   (void)t.on_response(answered_r.ev);
+  CHECK(t.pending() == 1);  // the answered one is no longer pending
   t.expire(kT0 + 5 * kSec, sink);  // not older than the timeout yet
   CHECK(sink.unanswered.empty());
-  CHECK(t.pending() == 2);
+  CHECK(t.pending() == 1);
+  CHECK(t.answered() == 1);
   t.expire(kT0 + 5 * kSec + 1, sink);
   CHECK(t.pending() == 0);
+  CHECK(t.answered() == 1);  // kept for `timeout` after its answer (kT0 + 10)
+  t.expire(kT0 + 5 * kSec + 11, sink);
+  CHECK(t.answered() == 0);
   REQUIRE(sink.unanswered.size() == 1);  // the answered one leaves silently
   const auto& u = sink.unanswered[0];
   CHECK(u.name == "beacon.example.com");
@@ -219,19 +227,48 @@ TEST_CASE("transactions: a full table evicts the oldest query and counts it", "[
   lim.max_pending = 2;
   TransactionTable t(lim, c);
   Ev q1(query(1, "one.example.com"), kT0, true), q2(query(2, "two.example.com"), kT0 + 1, true),
-      q3(query(3, "three.example.com"), kT0 + 2, true);
+      q3(query(3, "three.example.com"), kT0 + 2, true), q4(query(4, "four.example.com"), kT0 + 5, true);
   t.on_query(q1.ev);
   t.on_query(q2.ev);
   Ev r2(response(2, "two.example.com"), kT0 + 3, false);
   CHECK(t.on_response(r2.ev).matched);
-  t.on_query(q3.ev);  // evicts q1 (unanswered): counted
+  t.on_query(q3.ev);  // q2 was answered and left: room for q3, nothing evicted
+  CHECK(c.get(Counter::tx_evicted) == 0);
+  CHECK(t.pending() == 2);
+  t.on_query(q4.ev);  // evicts q1 (unanswered): counted
   CHECK(c.get(Counter::tx_evicted) == 1);
   CHECK(t.pending() == 2);
-  Ev r1(response(1, "one.example.com"), kT0 + 4, false);
+  Ev r1(response(1, "one.example.com"), kT0 + 6, false);
   CHECK_FALSE(t.on_response(r1.ev).matched);
-  Ev q4(query(4, "four.example.com"), kT0 + 5, true);
-  t.on_query(q4.ev);  // evicts q2, which was answered: not counted
-  CHECK(c.get(Counter::tx_evicted) == 1);
+  // The answered q2 is still recognised: a second answer is a duplicate.
+  Ev r2b(response(2, "two.example.com"), kT0 + 7, false);
+  CHECK(t.on_response(r2b.ev).duplicate);
+}
+
+TEST_CASE("transactions: answered queries do not crowd out unanswered ones", "[tx]") {
+  // A busy link: many answered queries, then one that gets no answer. The answered ones leave
+  // the pending table, so the unanswered one is reported at expiry, not evicted unseen.
+  Counters c;
+  TransactionLimits lim;
+  lim.max_pending = 8;
+  TransactionTable t(lim, c);
+  Sink sink;
+  Ev lost(query(0x7777, "lost.example.com"), kT0, true, Transport::udp, 50000);
+  t.on_query(lost.ev);
+  for (int i = 0; i < 100; ++i) {
+    const std::string name = "n" + std::to_string(i) + ".example.com";
+    Ev q(query(static_cast<std::uint16_t>(i), name), kT0 + 1 + i, true);
+    Ev r(response(static_cast<std::uint16_t>(i), name), kT0 + 2 + i, false);
+    t.on_query(q.ev);
+    CHECK(t.on_response(r.ev).matched);
+  }
+  CHECK(c.get(Counter::tx_evicted) == 0);
+  CHECK(t.pending() == 1);
+  CHECK(t.answered() <= lim.max_pending);
+  t.expire(kT0 + 6 * kSec, sink);
+  REQUIRE(sink.unanswered.size() == 1);
+  CHECK(sink.unanswered[0].id == 0x7777);
+  CHECK(c.get(Counter::tx_matched) == 100);
 }
 
 TEST_CASE("transactions: a query without a question is not remembered", "[tx]") {

@@ -19,7 +19,8 @@ enum class Anomaly : std::uint8_t {
   trailing_bytes,         ///< octets after the last record the header announced
   count_mismatch,         ///< the header announced more records than the message holds
   z_bit_set,              ///< the reserved Z header bit is 1 (RFC 1035 §4.1.1: must be zero)
-  qdcount_not_one,        ///< QDCOUNT is 0 or more than 1 for an opcode that expects exactly 1
+  qdcount_not_one,        ///< QDCOUNT is 0 or more than 1 for an opcode that expects exactly 1 (the
+                          ///< sensor withdraws it from zone-transfer continuations, RFC 5936 §2.2.1)
   rr_malformed,           ///< a record after the question is invalid; it and the rest are ignored
   rdata_malformed,        ///< a record's RDATA does not have the layout its type requires
   opt_multiple,           ///< more than one OPT record (RFC 6891 §6.1.1: FORMERR)
@@ -44,6 +45,7 @@ inline constexpr std::size_t kAnomalyCount = static_cast<std::size_t>(Anomaly::t
 class AnomalySet {
  public:
   constexpr void set(Anomaly a) noexcept { bits_ |= bit(a); }
+  constexpr void reset(Anomaly a) noexcept { bits_ &= ~bit(a); }
   [[nodiscard]] constexpr bool test(Anomaly a) const noexcept { return (bits_ & bit(a)) != 0; }
   [[nodiscard]] constexpr bool empty() const noexcept { return bits_ == 0; }
   [[nodiscard]] constexpr std::uint32_t bits() const noexcept { return bits_; }
@@ -167,6 +169,9 @@ class Message {
   [[nodiscard]] Bytes wire() const noexcept { return wire_; }
   [[nodiscard]] const Header& header() const noexcept { return header_; }
   [[nodiscard]] AnomalySet anomalies() const noexcept { return anomalies_; }
+  /// Withdraws an anomaly the parser could not judge without context it does not have: the
+  /// sensor knows when a question-less response continues a zone transfer (qdcount_not_one).
+  void clear_anomaly(Anomaly a) noexcept { anomalies_.reset(a); }
   /// Records parsed in a section; may be fewer than the header count (see count_mismatch).
   [[nodiscard]] std::uint16_t count(Section s) const noexcept { return counts_[static_cast<std::size_t>(s)]; }
   /// The records of a section, in wire order.

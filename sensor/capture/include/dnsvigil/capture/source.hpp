@@ -22,7 +22,7 @@ class CaptureError : public std::runtime_error {
 struct LiveOptions {
   std::string interface;
   int snaplen = 65535;
-  int buffer_mib = 64;     ///< kernel ring size
+  int buffer_mib = 64;     ///< kernel ring size in MiB (libpcap takes an int of octets: at most 2047 MiB is used)
   bool promiscuous = true;
   int timeout_ms = 100;    ///< how long the kernel may hold a block before handing it over
   std::string filter;      ///< BPF expression; empty means default_filter()

@@ -2,6 +2,7 @@
 // DLT numbers libpcap reports, so tests and fuzz targets feed raw frames).
 #pragma once
 
+#include <bitset>
 #include <cstdint>
 #include <string_view>
 
@@ -75,15 +76,23 @@ enum class Decoded : std::uint8_t {
   dropped,   ///< not usable; the reason was counted
 };
 
+/// A set of UDP/TCP ports (bit p set: port p is in the set).
+using PortSet = std::bitset<65536>;
+
 /// Decodes a captured frame of link type `link_type` down to the transport payload, taking off
 /// up to kMaxTunnelDepth tunnel layers. Every reason to drop is counted in `c`.
-[[nodiscard]] Decoded decode_frame(int link_type, Bytes frame, Packet& out, Counters& c) noexcept;
+/// UDP tunnels (VXLAN 4789, GRE-in-UDP 4754) are recognised by destination port, except for
+/// datagrams whose source port is a DNS port (`dns_ports`; nullptr: port 53 only), which are
+/// DNS answers to a client that happened to pick that port.
+[[nodiscard]] Decoded decode_frame(int link_type, Bytes frame, Packet& out, Counters& c,
+                                   const PortSet* dns_ports = nullptr) noexcept;
 
 /// Decodes a transport header and payload of protocol `proto` (after IP, or after reassembly).
 /// Tunnels inside are taken off as in decode_frame.
-[[nodiscard]] Decoded decode_transport(std::uint8_t proto, Bytes data, Packet& out, Counters& c) noexcept;
+[[nodiscard]] Decoded decode_transport(std::uint8_t proto, Bytes data, Packet& out, Counters& c,
+                                       const PortSet* dns_ports = nullptr) noexcept;
 
 /// Decodes an IPv4 or IPv6 packet (version from the first nibble).
-[[nodiscard]] Decoded decode_ip(Bytes data, Packet& out, Counters& c) noexcept;
+[[nodiscard]] Decoded decode_ip(Bytes data, Packet& out, Counters& c, const PortSet* dns_ports = nullptr) noexcept;
 
 }  // namespace dnsvigil::sensor

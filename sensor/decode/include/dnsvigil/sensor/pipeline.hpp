@@ -63,8 +63,8 @@ class Pipeline final : private TcpMessageSink {
 
   Counters c_;
   EventSink& sink_;
-  std::bitset<65536> ports_;
-  std::bitset<65536> watch_;
+  PortSet ports_;
+  PortSet watch_;
   Timestamp tick_;
   DomainSplitter splitter_;
   Defragmenter defrag_;

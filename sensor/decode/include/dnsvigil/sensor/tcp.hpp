@@ -39,8 +39,11 @@ class TcpMessageSink {
 /// Reassembles each direction of every TCP connection on DNS ports into DNS messages.
 /// In-order segments that hold whole messages are parsed in place (no copy); only partial
 /// messages and out-of-order data are buffered, within per-flow and global caps. Streams
-/// joined mid-way, or resumed after a capture gap, are resynchronised by looking for a
-/// plausible length prefix followed by a parseable DNS header; skipped octets are counted.
+/// joined mid-way, or resumed after a capture gap, are resynchronised on a length prefix whose
+/// whole message parses cleanly and is followed by another plausible header (or the end of the
+/// data); skipped octets are counted. A hole the other direction has already acknowledged was
+/// lost by the capture, not the network: it is given up at once. Segments without payload
+/// (other than SYN) never open a stream.
 class TcpReassembler {
  public:
   TcpReassembler(const TcpLimits& limits, Counters& counters, TcpMessageSink& sink);
@@ -67,9 +70,13 @@ class TcpReassembler {
   void finish(const FlowKey& key, State& s, Timestamp last_seen) noexcept;
   Buffer& buffer(State& s) noexcept;
   void drop_buffer(State& s) noexcept;
-  void store_out_of_order(State& s, std::uint32_t seq, Bytes data) noexcept;
-  void drain_out_of_order(State& s, const Packet& pkt, Timestamp now) noexcept;
+  void store_out_of_order(State& s, std::uint32_t seq, Bytes data, Timestamp now) noexcept;
+  void drain_out_of_order(State& s, const Packet& pkt, Timestamp now, bool held_time) noexcept;
   bool skip_gap(State& s, const Packet& pkt, Timestamp now) noexcept;
+  void peer_acked(const Packet& pkt, Timestamp now) noexcept;
+  void give_up_acked_holes(State& s, const Packet& pkt, Timestamp now) noexcept;
+  [[nodiscard]] std::size_t room(const Buffer& b) const noexcept;
+  static Packet packet_of(const FlowKey& key, const State& s) noexcept;
 
   TcpLimits limits_;
   Counters& c_;

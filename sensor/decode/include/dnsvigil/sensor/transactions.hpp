@@ -22,14 +22,18 @@ inline constexpr std::size_t kMaxStoredName = 95;
 
 /// Remembers queries until their response or the timeout. A response matches when client,
 /// server, ports, transport and id agree and its question has the same name (case-insensitive),
-/// type and class. Zone transfers (AXFR/IXFR) may be answered by many messages: every one of
-/// them matches. A second response to an answered query is flagged `duplicate` (the race an
-/// off-path spoofer needs).
+/// type and class. An answered query leaves the pending table at once (so a busy link does not
+/// fill it with answered queries and evict unanswered ones before they are reported); a small
+/// record of it stays in a second table for `timeout` after its last answer, so that a second
+/// response is flagged `duplicate` (the race an off-path spoofer needs), a retransmitted query
+/// is not taken for a new one, and every message of a zone transfer (AXFR/IXFR, answered by
+/// many messages, continuations without a question) still matches, none a duplicate.
 class TransactionTable {
  public:
   struct Match {
     bool matched = false;
     bool duplicate = false;
+    bool transfer = false;   ///< the query was a zone transfer (AXFR/IXFR)
     Timestamp query_ts = 0;
   };
 
@@ -44,7 +48,10 @@ class TransactionTable {
   void expire(Timestamp now, EventSink& sink) noexcept;
   /// Gives up every pending query (end of input).
   void flush(Timestamp now, EventSink& sink) noexcept;
+  /// Queries waiting for their first response.
   [[nodiscard]] std::size_t pending() const noexcept;
+  /// Answered queries remembered for duplicates and transfer continuations.
+  [[nodiscard]] std::size_t answered() const noexcept;
 
  private:
   struct Key {
@@ -56,16 +63,24 @@ class TransactionTable {
     Timestamp query_ts;
     std::uint64_t question_hash;
     std::uint16_t qtype, qclass;
-    bool answered, transfer;
+    bool transfer;
     std::uint8_t name_len;
     char name[kMaxStoredName];
   };
+  struct Answered {
+    Timestamp query_ts;
+    std::uint64_t question_hash;
+    bool transfer;
+    std::uint8_t pad[7];
+  };
   using Table = LruTable<Key, Pending>;
+  using AnsweredTable = LruTable<Key, Answered>;
   void report(const Table::Entry& e, Timestamp now, EventSink& sink) noexcept;
 
   TransactionLimits limits_;
   Counters& c_;
   std::unique_ptr<Table> table_;
+  std::unique_ptr<AnsweredTable> answered_;
 };
 
 }  // namespace dnsvigil::sensor
