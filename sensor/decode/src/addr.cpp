@@ -55,10 +55,12 @@ std::optional<Prefix> Prefix::parse(std::string_view text) noexcept {
       p.base.bytes[i] &= static_cast<std::uint8_t>(0xFF << (8 - (p.bits - lo)));
     }
   }
+  p.v4 = p.base.is_v4() && p.bits >= 96;
   return p;
 }
 
 bool Prefix::contains(const IpAddr& a) const noexcept {
+  if (a.is_v4() != v4) return false;
   const unsigned full = bits / 8;
   if (std::memcmp(a.bytes.data(), base.bytes.data(), full) != 0) return false;
   const unsigned rest = bits % 8;

@@ -157,6 +157,10 @@ void QueryName::set(const dnsparse::Message& m, DomainSplitter* splitter) noexce
     suffix_hashes_[k - 1] = at == 0 ? hash_ : XXH3_64bits(lower_.data() + at, len_ - at);
     if (at == split_.registered) domain_hash_ = suffix_hashes_[k - 1];
   }
+  // A registered domain deeper than the suffix hashes reach (an ip6.arpa /64 has 18 labels).
+  if (split_.registered > 0 && split_.registered < len_ && starts_.n > kSuffixHashes &&
+      split_.registered < starts_.from_end(kSuffixHashes))
+    domain_hash_ = XXH3_64bits(lower_.data() + split_.registered, len_ - split_.registered);
   if (split_.registered >= len_) domain_hash_ = XXH3_64bits(lower_.data(), 0);
 }
 

@@ -94,12 +94,10 @@ TEST_CASE("domains: in-addr.arpa groups by the /24, ip6.arpa by the /64", "[doma
   CHECK(registered(a) != registered(c));  // next /64
 }
 
-// Known bug (sensor/decode/src/names.cpp:153-158, QueryName::set): domain_hash() is taken from
-// the precomputed suffix hashes, of which there are at most kSuffixHashes (16). An ip6.arpa
-// registered domain has 18 labels (16 nibbles + ip6.arpa), so no suffix matches and
-// domain_hash() stays the hash of the whole name: every reverse IPv6 name becomes its own
-// "domain" for the rules that key on (client, domain_hash), although registered_domain() is right.
-TEST_CASE("domains: ip6.arpa names of one /64 share one domain key", "[domains][psl][reverse][!mayfail]") {
+// Regression (names.cpp QueryName::set): domain_hash() came from the precomputed suffix hashes
+// (at most 16), and an ip6.arpa registered domain has 18 labels, so every reverse IPv6 name was
+// its own "domain" for the rules keyed on (client, domain_hash).
+TEST_CASE("domains: ip6.arpa names of one /64 share one domain key", "[domains][psl][reverse]") {
   const std::string a = ip6_reverse('0', '1'), b = ip6_reverse('0', 'f');
   REQUIRE(registered(a) == registered(b));
   CHECK(domain_hash(a) == domain_hash(b));

@@ -53,6 +53,7 @@ struct IpAddr {
 struct Prefix {
   IpAddr base;      ///< masked
   std::uint8_t bits = 0;  ///< prefix length on the 128-bit (mapped) form
+  bool v4 = false;        ///< an IPv4 prefix: matches IPv4 addresses only, and an IPv6 one IPv6 only (::/0 is not 0.0.0.0/0)
 
   [[nodiscard]] static std::optional<Prefix> parse(std::string_view text) noexcept;
   [[nodiscard]] bool contains(const IpAddr& a) const noexcept;
