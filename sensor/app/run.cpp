@@ -251,7 +251,7 @@ void Run::push(std::size_t shard, std::uint16_t kind, sensor::Timestamp ts, dnsp
   std::uint8_t head[sizeof(ItemHead) + sizeof(DatagramMeta)];
   ItemHead h{ts, kind, static_cast<std::uint16_t>(link_type_), input_, {}};
   std::memcpy(head, &h, sizeof h);
-  std::memcpy(head + sizeof h, head_extra.data(), head_extra.size());
+  if (!head_extra.empty()) std::memcpy(head + sizeof h, head_extra.data(), head_extra.size());
   workers_[shard]->ring->push({head, sizeof h + head_extra.size()}, body);
 }
 
