@@ -235,7 +235,7 @@ void TcpReassembler::drain_out_of_order(State& s, const Packet& pkt, Timestamp n
       const std::int32_t d = seq_diff(h.seq, s.next_seq);
       if (d > 0) continue;
       b.held.erase(b.held.begin() + static_cast<std::ptrdiff_t>(i));
-      const auto overlap = static_cast<std::uint32_t>(-d);
+      const auto overlap = 0u - static_cast<std::uint32_t>(d);  // no signed negation: d may be INT32_MIN
       if (overlap >= h.len) {
         c_.add(Counter::tcp_retransmitted_bytes, h.len);
       } else {
@@ -388,7 +388,7 @@ void TcpReassembler::add(const Packet& pkt, Timestamp now) noexcept {
     }
     const std::int32_t d = seq_diff(seq, s.next_seq);
     if (d < 0) {
-      const auto old = static_cast<std::uint32_t>(-d);
+      const auto old = 0u - static_cast<std::uint32_t>(d);  // no signed negation: d may be INT32_MIN
       if (old >= data.size()) {
         c_.add(Counter::tcp_retransmitted_bytes, data.size());
         data = {};
