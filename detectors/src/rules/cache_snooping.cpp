@@ -130,13 +130,6 @@ class CacheSnooping final : public Detector {
   }
 
  private:
-  static std::string text_of(const IpAddr& a) {
-    char buf[64];
-    dnsparse::TextWriter w(buf);
-    a.write(w);
-    return std::string(w.view());
-  }
-
   CacheSnoopingSettings s_;
   AllowMatcher allow_;
   sensor::LruTable<ClientKey, State> clients_;

@@ -80,6 +80,22 @@ inline Alert alert_for(const RuleInfo& r, const sensor::DnsEvent& ev, Severity s
   return a;
 }
 
+/// An address in presentation form (evidence values).
+inline std::string text_of(const IpAddr& a) {
+  char buf[64];
+  dnsparse::TextWriter w(buf);
+  a.write(w);
+  return std::string(w.view());
+}
+
+/// A packet time as RFC 3339 (evidence values).
+inline std::string text_time(Timestamp t) {
+  char buf[40];
+  dnsparse::TextWriter w(buf);
+  sensor::write_rfc3339(t, w);
+  return std::string(w.view());
+}
+
 /// Mnemonic of a qtype as a string.
 inline std::string type_text(std::uint16_t t) { return std::string(dnsparse::Mnemonic::type(t).view()); }
 

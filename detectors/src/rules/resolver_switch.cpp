@@ -182,19 +182,6 @@ class ResolverSwitch final : public Detector {
     ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(client, hash(server))), s_.period);
   }
 
-  static std::string text_of(const IpAddr& a) {
-    char buf[64];
-    dnsparse::TextWriter w(buf);
-    a.write(w);
-    return std::string(w.view());
-  }
-  static std::string text_time(Timestamp t) {
-    char buf[40];
-    dnsparse::TextWriter w(buf);
-    sensor::write_rfc3339(t, w);
-    return std::string(w.view());
-  }
-
   ResolverSwitchSettings s_;
   AllowMatcher allow_;
   sensor::LruTable<ClientKey, State> clients_;

@@ -163,19 +163,6 @@ class RogueResolver final : public Detector {
     }
   }
 
-  static std::string text_of(const IpAddr& a) {
-    char buf[64];
-    dnsparse::TextWriter w(buf);
-    a.write(w);
-    return std::string(w.view());
-  }
-  static std::string text_time(Timestamp t) {
-    char buf[40];
-    dnsparse::TextWriter w(buf);
-    sensor::write_rfc3339(t, w);
-    return std::string(w.view());
-  }
-
   RogueResolverSettings s_;
   AllowMatcher allow_;
   sensor::LruTable<ClientKey, State> clients_;
