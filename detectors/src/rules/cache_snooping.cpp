@@ -27,9 +27,6 @@ const RuleInfo kInfo{
 // schema caps the threshold here).
 constexpr std::size_t kNames = 32;
 
-struct ClientKey {
-  IpAddr client;
-};
 struct Seen {
   std::uint32_t hash;     // low bits of the name's XXH3
   std::uint32_t seconds;  // packet time of the last RD=0 query for it, in seconds

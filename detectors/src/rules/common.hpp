@@ -80,6 +80,11 @@ inline Alert alert_for(const RuleInfo& r, const sensor::DnsEvent& ev, Severity s
   return a;
 }
 
+/// Key of per-client state tables.
+struct ClientKey {
+  IpAddr client;
+};
+
 /// An address in presentation form (evidence values).
 inline std::string text_of(const IpAddr& a) {
   char buf[64];

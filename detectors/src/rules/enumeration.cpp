@@ -58,9 +58,6 @@ struct Candidate {
   std::uint8_t n;
   Timestamp first;
 };
-struct ClientKey {
-  IpAddr client;
-};
 struct NxBucket {
   std::uint32_t nxdomain, responses;  // answers to the client in the 5-minute bucket
   bool fired;

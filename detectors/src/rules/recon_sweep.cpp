@@ -72,9 +72,6 @@ struct State {
   Samples<8> samples;
   Timestamp first;
 };
-struct ClientKey {
-  IpAddr client;
-};
 struct DomBucket {
   Distinct domains;
 };

@@ -29,9 +29,6 @@ const RuleInfo kInfo{
 // New servers tracked per client at once (the least recently used slot is reused beyond).
 constexpr std::size_t kServers = 4;
 
-struct ClientKey {
-  IpAddr client;
-};
 struct NewServer {
   IpAddr server;
   Timestamp first, last, last_raise;

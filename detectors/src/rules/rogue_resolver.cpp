@@ -18,9 +18,6 @@ const RuleInfo kInfo{
     "under an attacker's control): resolution that bypasses the organisation's DNS policy and monitoring.",
     {"TA0042", "Resource Development", "T1584", "Compromise Infrastructure", "T1584.002", "DNS Server"}};
 
-struct ClientKey {
-  IpAddr client;
-};
 struct State {
   IpAddr servers[8];          // distinct rogue servers this period
   std::uint8_t nservers;
