@@ -118,7 +118,10 @@ void Pipeline::on_dns(Bytes wire, const Packet& pkt, Timestamp ts, Transport tra
     const TransactionTable::Match m = tx_.on_response(ev);
     ev.matched = m.matched;
     ev.duplicate = m.duplicate;
+    ev.conflicting = m.conflicting;
+    ev.wrong_server = m.wrong_server;
     ev.query_ts = m.query_ts;
+    ev.queried_server = m.queried_server;
     // RFC 5936 §2.2.1: the messages of a zone transfer after the first may have QDCOUNT 0. The
     // parser cannot tell them from crafted question-less responses; a TCP response matched to a
     // pending AXFR/IXFR query can.

@@ -5,6 +5,7 @@
 
 #include <xxhash.h>
 
+#include "dnsvigil/dnsparse/name.hpp"
 #include "dnsvigil/dnsparse/types.hpp"
 
 namespace dnsvigil::sensor {
@@ -14,6 +15,36 @@ std::uint64_t question_hash(const DnsEvent& ev) noexcept {
   const std::uint64_t h = ev.qname->hash();
   const std::uint32_t tc = std::uint32_t{ev.msg->question().type} << 16 | ev.msg->question().klass;
   return XXH3_64bits_withSeed(&tc, sizeof tc, h);
+}
+
+// Hash of a response's answer records that ignores their order (servers rotate RRsets) and
+// TTLs (caches count them down), and reads names in RDATA decoded and in lower case (two
+// copies compress them differently). The response code is part of it.
+std::uint64_t answer_hash(const dnsparse::Message& m) noexcept {
+  namespace rr = dnsparse::rrtype;
+  const dnsparse::Bytes wire = m.wire();
+  std::uint64_t sum = m.rcode();
+  for (const dnsparse::RecordView& r : m.records(dnsparse::Section::answer)) {
+    // Octets of fixed fields before a name at the end of the RDATA, or none.
+    std::size_t before_name = SIZE_MAX;
+    if (r.type == rr::NS || r.type == rr::CNAME || r.type == rr::PTR || r.type == rr::DNAME) before_name = 0;
+    if (r.type == rr::MX) before_name = 2;
+    if (r.type == rr::SRV) before_name = 6;
+    const std::uint32_t tc = std::uint32_t{r.type} << 16 | r.klass;
+    std::uint64_t h = XXH3_64bits_withSeed(&tc, sizeof tc, 0x5eed);
+    bool named = false;
+    if (before_name < r.rdlength) {
+      dnsparse::WireName name;
+      if (dnsparse::decode_name(wire, r.rdata + before_name, name, true).error == dnsparse::Error::ok) {
+        h = XXH3_64bits_withSeed(wire.data() + r.rdata, before_name, h);
+        h = XXH3_64bits_withSeed(name.data.data(), name.size, h);
+        named = true;
+      }
+    }
+    if (!named) h = XXH3_64bits_withSeed(wire.data() + r.rdata, r.rdlength, h);
+    sum += h;
+  }
+  return sum;
 }
 }  // namespace
 
@@ -38,16 +69,26 @@ void TransactionTable::on_query(const DnsEvent& q) noexcept {
   k.server_port = q.dport;
   k.id = q.msg->header().id;
   k.transport = static_cast<std::uint8_t>(q.transport);
-  if (answered_->find(k) != nullptr) return;  // a retransmission of a query already answered
+  if (AnsweredTable::Entry* a = answered_->find(k); a != nullptr) {  // a retransmission of an answered query
+    a->value.resent = true;
+    return;
+  }
   // Only unanswered queries are pending: every eviction loses one before it could be reported.
-  auto [e, inserted] = table_->emplace(k, q.ts, [&](Table::Entry&) { c_.add(Counter::tx_evicted); });
-  if (!inserted) return;  // a retransmitted query keeps the first one's time
+  const PendingKey pk{k.client, k.client_port, k.server_port, k.id, k.transport, 0};
+  auto [e, inserted] = table_->emplace(pk, q.ts, [&](Table::Entry&) { c_.add(Counter::tx_evicted); });
   Pending& p = e->value;
+  if (!inserted) {  // a retransmitted query keeps the first one's time
+    p.resent = true;
+    if (!(p.server == q.dst)) p.multi_server = true;
+    return;
+  }
   p.query_ts = q.ts;
   p.question_hash = question_hash(q);
+  p.server = q.dst;
   p.qtype = q.msg->question().type;
   p.qclass = q.msg->question().klass;
   p.transfer = p.qtype == dnsparse::rrtype::AXFR || p.qtype == dnsparse::rrtype::IXFR;
+  p.resent = p.multi_server = false;
   const std::string_view name = q.qname->lower();
   p.name_len = static_cast<std::uint8_t>(std::min(name.size(), kMaxStoredName));
   std::memcpy(p.name, name.data(), p.name_len);
@@ -67,15 +108,23 @@ TransactionTable::Match TransactionTable::on_response(const DnsEvent& r) noexcep
   const auto question_ok = [&](std::uint64_t hash, bool transfer) {
     return r.msg->has_question() ? question_hash(r) == hash : transfer;
   };
-  if (Table::Entry* e = table_->find(k); e != nullptr) {
+  const PendingKey pk{k.client, k.client_port, k.server_port, k.id, k.transport, 0};
+  if (Table::Entry* e = table_->find(pk); e != nullptr && question_ok(e->value.question_hash, e->value.transfer)) {
     const Pending& p = e->value;
-    if (!question_ok(p.question_hash, p.transfer)) {
-      c_.add(Counter::tx_unsolicited);
-      return {};
+    if (!(p.server == r.src) && !p.multi_server) {
+      c_.add(Counter::tx_wrong_server);
+      Match m;
+      m.wrong_server = true;
+      m.query_ts = p.query_ts;
+      m.queried_server = p.server;
+      return m;
     }
     c_.add(Counter::tx_matched);
-    const Match m{true, false, p.transfer, p.query_ts};
-    const Answered a{p.query_ts, p.question_hash, p.transfer, {}};
+    Match m;
+    m.matched = true;
+    m.transfer = p.transfer;
+    m.query_ts = p.query_ts;
+    const Answered a{p.query_ts, p.question_hash, p.transfer ? 0 : answer_hash(*r.msg), p.transfer, p.resent, {}};
     table_->erase(e);
     // Evicting the oldest answered entry only loses duplicate detection for it.
     answered_->emplace(k, r.ts, [](AnsweredTable::Entry&) {}).first->value = a;
@@ -87,8 +136,17 @@ TransactionTable::Match TransactionTable::on_response(const DnsEvent& r) noexcep
     return {};
   }
   // A transfer stays for `timeout` after its last message; other entries after their answer.
-  if (a->value.transfer) answered_->use(a, r.ts);
-  return {true, !a->value.transfer, a->value.transfer, a->value.query_ts};
+  Match m;
+  m.matched = true;
+  m.transfer = a->value.transfer;
+  m.query_ts = a->value.query_ts;
+  if (a->value.transfer) {
+    answered_->use(a, r.ts);
+    return m;
+  }
+  m.duplicate = true;
+  m.conflicting = !a->value.resent && answer_hash(*r.msg) != a->value.answer_hash;
+  return m;
 }
 
 void TransactionTable::report(const Table::Entry& e, Timestamp now, EventSink& sink) noexcept {
@@ -97,7 +155,7 @@ void TransactionTable::report(const Table::Entry& e, Timestamp now, EventSink& s
   q.query_ts = e.value.query_ts;
   q.expired_ts = now;
   q.client = e.key.client;
-  q.server = e.key.server;
+  q.server = e.value.server;
   q.client_port = e.key.client_port;
   q.server_port = e.key.server_port;
   q.transport = static_cast<Transport>(e.key.transport);

@@ -167,8 +167,10 @@ void write_event_json(const DnsEvent& ev, Json& j) {
   j.key("dnsvigil").begin_object();
   j.kv("size", std::uint64_t{ev.size});
   if (ev.fragmented) j.kvb("fragmented", true);
-  if (response && !ev.matched) j.kvb("unsolicited", true);
+  if (response && !ev.matched && !ev.wrong_server) j.kvb("unsolicited", true);
+  if (ev.wrong_server) j.kvb("wrong_server", true);
   if (ev.duplicate) j.kvb("duplicate_response", true);
+  if (ev.conflicting) j.kvb("conflicting_answer", true);
   if (!m.anomalies().empty()) {
     j.key("anomalies").begin_array();
     m.anomalies().for_each([&](Anomaly a) { j.str(anomaly_id(a)); });

@@ -114,6 +114,82 @@ TEST_CASE("transactions: a second answer to an answered query is flagged duplica
   CHECK(c.get(Counter::tx_matched) == 1);
 }
 
+TEST_CASE("transactions: a duplicate with other answer records is conflicting, a reordered one is not", "[tx][spoof]") {
+  Counters c;
+  TransactionTable t(TransactionLimits{}, c);
+  Ev q(query(0x1234, "www.example.com"), kT0, true);
+  t.on_query(q.ev);
+  // Two A records 192.0.2.0 and .1; the same set with the records swapped (servers rotate RRsets)
+  // and a TTL counted down; then a set with one record only (what a forger sends).
+  Octets two = response(0x1234, "www.example.com", 1, 2);
+  Octets swapped = two;
+  const std::size_t last = swapped.size() - 1, prev = last - 16;  // last octet of each address
+  std::swap(swapped[last], swapped[prev]);
+  swapped[prev - 7] = 0x01;  // TTL of the first record 300 -> 257 + ...: still the same set
+  Ev r1(two, kT0 + 1000, false);
+  Ev r2(swapped, kT0 + 2000, false);
+  Ev r3(response(0x1234, "www.example.com", 1, 1), kT0 + 3000, false);
+  CHECK_FALSE(t.on_response(r1.ev).duplicate);
+  const auto m2 = t.on_response(r2.ev);
+  CHECK(m2.duplicate);
+  CHECK_FALSE(m2.conflicting);
+  const auto m3 = t.on_response(r3.ev);
+  CHECK(m3.duplicate);
+  CHECK(m3.conflicting);
+}
+
+TEST_CASE("transactions: answers of a retransmitted query may differ without conflict", "[tx][spoof]") {
+  Counters c;
+  TransactionTable t(TransactionLimits{}, c);
+  Ev q1(query(0x1234, "www.example.com"), kT0, true);
+  Ev q2(query(0x1234, "www.example.com"), kT0 + kSec, true);
+  t.on_query(q1.ev);
+  t.on_query(q2.ev);
+  Ev r1(response(0x1234, "www.example.com", 1, 2), kT0 + kSec + 1000, false);
+  Ev r2(response(0x1234, "www.example.com", 1, 1), kT0 + kSec + 2000, false);
+  CHECK(t.on_response(r1.ev).matched);
+  const auto m2 = t.on_response(r2.ev);
+  CHECK(m2.duplicate);
+  CHECK_FALSE(m2.conflicting);
+}
+
+TEST_CASE("transactions: a response from another address is wrong_server and leaves the query pending", "[tx][spoof]") {
+  Counters c;
+  TransactionTable t(TransactionLimits{}, c);
+  Ev q(query(0x1234, "www.example.com"), kT0, true);
+  t.on_query(q.ev);
+  Ev forged(response(0x1234, "www.example.com"), kT0 + 500, false);
+  forged.ev.src = addr("10.20.0.99");
+  const auto m = t.on_response(forged.ev);
+  CHECK_FALSE(m.matched);
+  CHECK(m.wrong_server);
+  CHECK(m.queried_server == addr("10.20.0.53"));
+  CHECK(m.query_ts == kT0);
+  CHECK(c.get(Counter::tx_wrong_server) == 1);
+  CHECK(t.pending() == 1);
+  // The real answer still matches.
+  Ev real(response(0x1234, "www.example.com"), kT0 + 900, false);
+  const auto mr = t.on_response(real.ev);
+  CHECK(mr.matched);
+  CHECK_FALSE(mr.wrong_server);
+  CHECK(t.pending() == 0);
+}
+
+TEST_CASE("transactions: a query sent to two servers from one port and id may be answered by either", "[tx][spoof]") {
+  Counters c;
+  TransactionTable t(TransactionLimits{}, c);
+  Ev q1(query(0x1234, "www.example.com"), kT0, true);
+  Ev q2(query(0x1234, "www.example.com"), kT0 + kSec, true);
+  q2.ev.dst = addr("10.20.0.54");
+  t.on_query(q1.ev);
+  t.on_query(q2.ev);
+  Ev r(response(0x1234, "www.example.com"), kT0 + kSec + 500, false);
+  r.ev.src = addr("10.20.0.54");
+  const auto m = t.on_response(r.ev);
+  CHECK(m.matched);
+  CHECK_FALSE(m.wrong_server);
+}
+
 TEST_CASE("transactions: a retransmitted query keeps the first query's time", "[tx]") {
   Counters c;
   TransactionTable t(TransactionLimits{}, c);

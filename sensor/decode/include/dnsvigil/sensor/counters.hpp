@@ -57,6 +57,7 @@ namespace dnsvigil::sensor {
   X(tx_matched, "responses matched to their query")                                          \
   X(tx_unanswered, "queries that got no response before the transaction timeout")           \
   X(tx_unsolicited, "responses with no matching query in the table")                         \
+  X(tx_wrong_server, "responses to a pending query from another address than the query went to") \
   X(tx_evicted, "pending queries evicted because the transaction table was full")
 
 enum class Counter : std::uint16_t {

@@ -30,7 +30,11 @@ struct DnsEvent {
   // Transaction (responses only).
   bool matched = false;        ///< a query with the same 5-tuple, id and question was seen
   bool duplicate = false;      ///< a second response to an already answered query
+  bool conflicting = false;    ///< a duplicate whose answer records differ from the first answer's
+                               ///< (the query was sent once: not a retransmission's second answer)
+  bool wrong_server = false;   ///< answers a pending query that went to `queried_server`, not to src
   Timestamp query_ts = 0;      ///< when matched: the query's packet time
+  IpAddr queried_server;       ///< when wrong_server
 
   [[nodiscard]] bool is_response() const noexcept { return msg->header().qr(); }
   /// The side that asked: the source of a query, the destination of a response.

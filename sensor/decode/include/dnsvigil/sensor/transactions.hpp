@@ -22,19 +22,26 @@ inline constexpr std::size_t kMaxStoredName = 95;
 
 /// Remembers queries until their response or the timeout. A response matches when client,
 /// server, ports, transport and id agree and its question has the same name (case-insensitive),
-/// type and class. An answered query leaves the pending table at once (so a busy link does not
+/// type and class. A response that agrees in everything but comes from another address than
+/// the query went to is flagged `wrong_server` and leaves the query pending (the real answer
+/// may still come). An answered query leaves the pending table at once (so a busy link does not
 /// fill it with answered queries and evict unanswered ones before they are reported); a small
 /// record of it stays in a second table for `timeout` after its last answer, so that a second
 /// response is flagged `duplicate` (the race an off-path spoofer needs), a retransmitted query
 /// is not taken for a new one, and every message of a zone transfer (AXFR/IXFR, answered by
-/// many messages, continuations without a question) still matches, none a duplicate.
+/// many messages, continuations without a question) still matches, none a duplicate. The
+/// answered record keeps an order-independent hash of the first answer's records, so a
+/// duplicate that carries other records to a query sent only once is flagged `conflicting`.
 class TransactionTable {
  public:
   struct Match {
     bool matched = false;
     bool duplicate = false;
     bool transfer = false;   ///< the query was a zone transfer (AXFR/IXFR)
+    bool conflicting = false;   ///< a duplicate whose records differ from the first answer's
+    bool wrong_server = false;  ///< the pending query went to `queried_server`, not the responder
     Timestamp query_ts = 0;
+    IpAddr queried_server;
   };
 
   TransactionTable(const TransactionLimits& limits, Counters& counters);
@@ -54,6 +61,13 @@ class TransactionTable {
   [[nodiscard]] std::size_t answered() const noexcept;
 
  private:
+  // Pending queries are keyed without the server, which is kept in the value: a response from
+  // another address then finds its query.
+  struct PendingKey {
+    IpAddr client;
+    std::uint16_t client_port, server_port, id;
+    std::uint8_t transport, pad;
+  };
   struct Key {
     IpAddr client, server;
     std::uint16_t client_port, server_port, id;
@@ -62,18 +76,23 @@ class TransactionTable {
   struct Pending {
     Timestamp query_ts;
     std::uint64_t question_hash;
+    IpAddr server;
     std::uint16_t qtype, qclass;
     bool transfer;
+    bool resent;        // retransmitted (same port and id): answers to each copy may differ
+    bool multi_server;  // the same port and id went to several servers: any of them may answer
     std::uint8_t name_len;
     char name[kMaxStoredName];
   };
   struct Answered {
     Timestamp query_ts;
     std::uint64_t question_hash;
+    std::uint64_t answer_hash;
     bool transfer;
-    std::uint8_t pad[7];
+    bool resent;
+    std::uint8_t pad[6];
   };
-  using Table = LruTable<Key, Pending>;
+  using Table = LruTable<PendingKey, Pending>;
   using AnsweredTable = LruTable<Key, Answered>;
   void report(const Table::Entry& e, Timestamp now, EventSink& sink) noexcept;
 
