@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <sstream>
 
 #include "dnsvigil/config/schema.hpp"
+#include "dnsvigil/detect/intel.hpp"
 
 namespace dnsvigil::config {
 
@@ -292,10 +294,29 @@ void walk(const YAML::Node& node, const std::string& prefix, Settings& s, Proble
   }
 }
 
-Settings load_node(const YAML::Node& root, const std::string& name) {
+// The intel.* files hold part of the configuration: they are read with it, so a bad line fails
+// --check-config and start-up, and a SIGHUP reload that finds one keeps the running lists.
+void load_intel(Settings& s, const std::string& base_dir, Problems& p) {
+  auto& intel = s.detectors.intel;
+  intel.lists.reset();
+  if (intel.ip_files.empty() && intel.domain_files.empty()) return;
+  const auto resolve = [&](const std::string& f) {
+    return f.empty() || f.front() == '/' || base_dir.empty() ? f : base_dir + "/" + f;
+  };
+  auto lists = std::make_shared<detect::IntelLists>();
+  std::vector<std::string> problems;
+  for (const auto& f : intel.ip_files) lists->add_file(detect::IntelLists::Kind::ip, resolve(f), problems);
+  for (const auto& f : intel.domain_files) lists->add_file(detect::IntelLists::Kind::domain, resolve(f), problems);
+  for (const auto& what : problems) p.lines.push_back(p.file + ": intel: " + what);
+  lists->finish();
+  intel.lists = std::move(lists);
+}
+
+Settings load_node(const YAML::Node& root, const std::string& name, const std::string& base_dir) {
   Settings s = defaults();
   Problems p{name, {}};
   if (!root.IsNull()) walk(root, "", s, p);
+  if (p.lines.empty()) load_intel(s, base_dir, p);
   if (!p.lines.empty()) {
     std::string all;
     for (const auto& l : p.lines) all += (all.empty() ? "" : "\n") + l;
@@ -321,7 +342,7 @@ Settings load_text(const std::string& yaml, const std::string& name) {
     throw ConfigError(name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                       ": YAML syntax: " + e.msg);
   }
-  return load_node(root, name);
+  return load_node(root, name, {});
 }
 
 Settings load_file(const std::string& path) {
@@ -334,7 +355,9 @@ Settings load_file(const std::string& path) {
     throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                       ": YAML syntax: " + e.msg);
   }
-  return load_node(root, path);
+  // Files the configuration names (intel lists) are found next to it.
+  const auto slash = path.find_last_of('/');
+  return load_node(root, path, slash == std::string::npos ? std::string(".") : path.substr(0, slash == 0 ? 1 : slash));
 }
 
 }  // namespace dnsvigil::config

@@ -214,6 +214,18 @@ const Key kKeys[] = {
         "One alert per (client, new server) per period; a history idle this long is forgotten.", 60, 30 * kDay),
     KEY("detectors.resolver_switch.ports", ports, detectors.resolver_switch.ports,
         "Server ports that count as DNS (53; 853 is DNS over TLS).", 0, 0),
+    // intel_match and the threat-intel lists (issue 7 item 5)
+    RULE_COMMON(intel_match),
+    KEY("intel.ip_files", strings, detectors.intel.ip_files,
+        "Threat-intel address lists: files with one IPv4/IPv6 address or CIDR prefix a line ('#' comments). Alerts "
+        "whose client or server is listed carry threat.enrichments; intel_match alerts on DNS with them. Relative "
+        "paths are read from the configuration file's folder; the files are read again on SIGHUP.",
+        0, 0),
+    KEY("intel.domain_files", strings, detectors.intel.domain_files,
+        "Threat-intel domain lists: files with one domain a line ('#' comments); an entry covers the domain and every "
+        "name under it. Alerts whose question name is listed carry threat.enrichments; intel_match alerts on lookups "
+        "of listed names.",
+        0, 0),
     // outputs
     KEY("outputs.alerts_json", string, outputs.alerts_json,
         "Alerts as ECS JSON lines to this file ('-' = standard output); --alerts-json overrides.", 0, 0),

@@ -1,5 +1,7 @@
 #include "dnsvigil/detect/engine.hpp"
 
+#include "dnsvigil/detect/intel.hpp"
+
 namespace dnsvigil::detect {
 
 Engine::Engine(const DetectorSettings& settings, AlertSink& out)
@@ -65,6 +67,8 @@ void Engine::end_period(SupTable::Entry& e) {
 }
 
 void Engine::raise(Alert&& a, std::uint64_t key, Timestamp period) {
+  // Threat-intel tags for every rule's alerts, here once rather than in each rule.
+  if (settings_.intel.lists) tag_alert(*settings_.intel.lists, a);
   SupTable& t = table_for(period != 0 ? period : settings_.suppression);
   // Entries are never touched after insertion: LRU order is first-alert order, so expiry ends
   // suppression periods oldest first. Out of room, the oldest period ends early (with its summary).

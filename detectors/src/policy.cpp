@@ -9,15 +9,31 @@
 namespace dnsvigil::detect {
 
 DomainList::DomainList(const std::vector<std::string>& v) {
-  for (std::string d : v) {
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> entries;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    std::string d = v[i];
     std::transform(d.begin(), d.end(), d.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     while (!d.empty() && d.back() == '.') d.pop_back();
     if (d.empty()) continue;
-    hashes_.push_back(XXH3_64bits(d.data(), d.size()));
-    min_len_ = hashes_.size() == 1 ? d.size() : std::min(min_len_, d.size());
+    entries.emplace_back(hash_of(d), static_cast<std::uint32_t>(i));
+    min_len_ = entries.size() == 1 ? d.size() : std::min(min_len_, d.size());
     max_len_ = std::max(max_len_, d.size());
   }
-  std::sort(hashes_.begin(), hashes_.end());
+  // By hash, then by position: of equal entries the first listed is found first.
+  std::sort(entries.begin(), entries.end());
+  hashes_.reserve(entries.size());
+  ids_.reserve(entries.size());
+  for (const auto& [h, id] : entries) {
+    hashes_.push_back(h);
+    ids_.push_back(id);
+  }
+}
+
+std::uint64_t DomainList::hash_of(std::string_view s) noexcept { return XXH3_64bits(s.data(), s.size()); }
+
+std::pair<std::size_t, std::size_t> DomainList::equal(std::uint64_t h) const noexcept {
+  const auto [lo, hi] = std::equal_range(hashes_.begin(), hashes_.end(), h);
+  return {static_cast<std::size_t>(lo - hashes_.begin()), static_cast<std::size_t>(hi - hashes_.begin())};
 }
 
 bool DomainList::matches(std::string_view name) const noexcept {
@@ -27,7 +43,7 @@ bool DomainList::matches(std::string_view name) const noexcept {
     const std::size_t len = name.size() - start;
     if (len < min_len_) return false;
     if (len <= max_len_) {
-      const std::uint64_t h = XXH3_64bits(name.data() + start, len);
+      const std::uint64_t h = hash_of(name.substr(start));
       if (std::binary_search(hashes_.begin(), hashes_.end(), h)) return true;
     }
     const std::size_t dot = name.find('.', start);

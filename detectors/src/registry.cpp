@@ -12,13 +12,14 @@ std::vector<std::unique_ptr<Detector>> make_detectors(const DetectorSettings& s)
   if (s.beaconing.enabled) out.push_back(rules::make_beaconing(s.beaconing));
   if (s.cache_snooping.enabled) out.push_back(rules::make_cache_snooping(s.cache_snooping));
   if (s.resolver_switch.enabled) out.push_back(rules::make_resolver_switch(s.resolver_switch, s.rogue_resolver));
+  if (s.intel_match.enabled) out.push_back(rules::make_intel_match(s.intel_match, s.intel));
   return out;
 }
 
 std::vector<const RuleInfo*> all_rules() {
   return {&rules::zone_transfer_info(), &rules::enumeration_info(), &rules::recon_sweep_info(),
           &rules::rogue_resolver_info(), &rules::tunneling_info(),  &rules::beaconing_info(),
-          &rules::cache_snooping_info(), &rules::resolver_switch_info()};
+          &rules::cache_snooping_info(), &rules::resolver_switch_info(), &rules::intel_match_info()};
 }
 
 }  // namespace dnsvigil::detect

@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include "dnsvigil/detect/intel.hpp"
 #include "dnsvigil/dnsparse/error.hpp"
 #include "dnsvigil/output/event_json.hpp"
 #include "dnsvigil/output/metrics.hpp"
@@ -422,6 +423,13 @@ std::string Run::metrics(const std::vector<std::pair<std::string, capture::Captu
       p.family("dnsvigil_resolvers_learned", "gauge", "Internal servers learned as resolvers (when none are configured)");
       p.sample("dnsvigil_resolvers_learned", "", std::uint64_t{engine->policy().learned_resolvers()});
     }
+  }
+  if (const auto& intel = settings_.detectors.intel.lists) {
+    p.family("dnsvigil_intel_entries", "gauge", "Entries loaded per threat-intel list file (intel.*_files)");
+    for (const auto& l : intel->lists())
+      p.sample("dnsvigil_intel_entries",
+               "list=\"" + PromText::escape(l.path) + "\",kind=\"" + (l.domains ? "domain" : "ip") + "\"",
+               std::uint64_t{l.entries});
   }
   p.family("dnsvigil_alerts_suppressed_total", "counter", "Alerts folded into a later summary");
   p.sample("dnsvigil_alerts_suppressed_total", "", suppressed());

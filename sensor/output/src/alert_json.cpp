@@ -47,6 +47,33 @@ void evidence_value(Json& j, const detect::EvidenceValue& v) {
       v);
 }
 
+// ECS threat.enrichments: an alert that matched indicators lists them there, each with the
+// indicator (threat.enrichments.indicator.*) and what of the alert matched it (matched.*), as
+// Elastic's indicator match rules write them. (threat.indicator.* alone describes an indicator
+// document, event.kind "enrichment", not an alert about traffic.)
+void intel_enrichments(Json& j, const std::vector<detect::IntelMatch>& matches) {
+  j.key("enrichments").begin_array();
+  for (const auto& m : matches) {
+    j.begin_object();
+    j.key("indicator").begin_object();
+    j.kv("type", m.type);
+    if (m.type == "domain-name") {
+      j.key("url").begin_object().kv("domain", m.indicator).end_object();
+    } else {
+      // ECS indicator.ip is an address: the one seen, inside the listed prefix (name has the entry).
+      j.kv("ip", m.matched);
+    }
+    j.kv("name", m.indicator);
+    j.kv("provider", m.list);
+    j.end_object();
+    j.key("matched").begin_object();
+    j.kv("atomic", m.matched).kv("field", m.field).kv("type", "indicator_match_rule");
+    j.end_object();
+    j.end_object();
+  }
+  j.end_array();
+}
+
 }  // namespace
 
 void write_alert_json(const detect::Alert& a, const Observer& obs, Json& j) {
@@ -92,6 +119,7 @@ void write_alert_json(const detect::Alert& a, const Observer& obs, Json& j) {
     j.end_object();
   }
   j.end_object();
+  if (!a.intel.empty()) intel_enrichments(j, a.intel);
   j.end_object();
 
   if (a.has_client) {

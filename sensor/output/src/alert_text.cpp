@@ -30,6 +30,7 @@ void write_alert_text(const detect::Alert& a, std::string& out) {
   }
   out.assign(w.view());
   if (a.summary) out += " (summary: " + std::to_string(a.suppressed) + " more)";
+  for (const auto& m : a.intel) out += " [intel " + m.indicator + " (" + m.list + ")]";
   out += ": ";
   out += a.reason;
 }

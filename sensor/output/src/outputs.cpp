@@ -286,6 +286,18 @@ std::string format_rfc5424(const detect::Alert& a, const SyslogOptions& o, int p
     if (!a.samples.empty()) sd_param(out, "samples", evidence_text(a.samples));
     out += "]";
   }
+  if (!a.intel.empty()) {
+    // One element; RFC 5424 6.3.3 lets a PARAM-NAME repeat, so several matches keep their order.
+    out += "[intel@32473";
+    for (const auto& m : a.intel) {
+      sd_param(out, "indicator", m.indicator);
+      sd_param(out, "type", m.type);
+      sd_param(out, "field", m.field);
+      sd_param(out, "matched", m.matched);
+      sd_param(out, "list", m.list);
+    }
+    out += "]";
+  }
   out += " ";
   out += a.reason;
   return out;

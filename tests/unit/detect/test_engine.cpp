@@ -129,6 +129,7 @@ template <class S>
 void disable_new_rules(S& s) {
   if constexpr (requires { s.cache_snooping.enabled; }) s.cache_snooping.enabled = false;
   if constexpr (requires { s.resolver_switch.enabled; }) s.resolver_switch.enabled = false;
+  if constexpr (requires { s.intel_match.enabled; }) s.intel_match.enabled = false;
 }
 DetectorSettings only_zone_transfer() {
   DetectorSettings s;

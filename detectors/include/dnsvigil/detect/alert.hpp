@@ -39,6 +39,16 @@ struct RuleInfo {
   Mitre mitre;
 };
 
+/// A threat-intel list entry that an alert's client, server or question name matched
+/// (ECS threat.enrichments). The engine fills these for every rule's alerts.
+struct IntelMatch {
+  std::string indicator;    ///< the list entry: "198.51.100.53", "198.51.100.0/24", "badexample.io"
+  std::string list;         ///< base name of the list file (ECS threat.enrichments.indicator.provider)
+  std::string matched;      ///< the value seen: the address, or the whole question name
+  std::string_view field;   ///< ECS field of the alert that matched: source.ip, destination.ip, dns.question.name
+  std::string_view type;    ///< ECS indicator type: "ipv4-addr", "ipv6-addr", "domain-name"
+};
+
 using EvidenceValue = std::variant<std::int64_t, double, bool, std::string, std::vector<std::string>>;
 
 /// One alert. Alerts are rare, so they own their strings.
@@ -59,6 +69,7 @@ struct Alert {
   Timestamp first_seen = 0, last_seen = 0;
   std::vector<std::pair<std::string, EvidenceValue>> evidence;
   std::vector<std::string> samples;
+  std::vector<IntelMatch> intel;  ///< threat-intel matches of client, server and question name
   // Suppression.
   bool summary = false;           ///< a later summary of a suppressed (rule, key)
   std::uint64_t suppressed = 0;   ///< triggers folded into this alert since the first one

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dnsvigil/detect/settings.hpp"
@@ -44,12 +45,64 @@ class DomainList {
   [[nodiscard]] bool matches(std::string_view name) const noexcept;
   /// The same for a question name, from its precomputed suffix hashes.
   [[nodiscard]] bool matches(const sensor::QueryName& q) const noexcept;
+  /// The entries that `name` may fall under, most specific first: each is the position in the
+  /// constructor's vector of an entry whose hash equals that of one of the name's suffixes
+  /// (callers that need certainty compare the text; 64-bit hashes rarely collide). Calls
+  /// `visit(index)` until it returns true; returns that index, or kNone.
+  template <class Visit>
+  std::size_t find(std::string_view name, Visit&& visit) const;
+  /// The same for a question name, from its precomputed suffix hashes.
+  template <class Visit>
+  std::size_t find(const sensor::QueryName& q, Visit&& visit) const;
   [[nodiscard]] bool empty() const noexcept { return hashes_.empty(); }
+  [[nodiscard]] std::size_t size() const noexcept { return hashes_.size(); }
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
  private:
+  [[nodiscard]] static std::uint64_t hash_of(std::string_view s) noexcept;
+  // Entries equal to hash `h`, as a range of positions in hashes_.
+  [[nodiscard]] std::pair<std::size_t, std::size_t> equal(std::uint64_t h) const noexcept;
+  template <class Visit>
+  std::size_t visit_hash(std::uint64_t h, Visit& visit) const {
+    for (auto [i, end] = equal(h); i < end; ++i)
+      if (visit(static_cast<std::size_t>(ids_[i]))) return ids_[i];
+    return kNone;
+  }
+
   std::vector<std::uint64_t> hashes_;  // sorted
+  std::vector<std::uint32_t> ids_;     // position in the constructor's vector, parallel to hashes_
   std::size_t min_len_ = 0, max_len_ = 0;
 };
+
+template <class Visit>
+std::size_t DomainList::find(std::string_view name, Visit&& visit) const {
+  if (hashes_.empty() || name.size() < min_len_) return kNone;
+  // The name itself, then every suffix after a dot: longest (most specific) first.
+  for (std::size_t start = 0; start < name.size();) {
+    const std::size_t len = name.size() - start;
+    if (len < min_len_) return kNone;
+    if (len <= max_len_) {
+      const std::size_t found = visit_hash(hash_of(name.substr(start)), visit);
+      if (found != kNone) return found;
+    }
+    const std::size_t dot = name.find('.', start);
+    if (dot == std::string_view::npos) return kNone;
+    start = dot + 1;
+  }
+  return kNone;
+}
+
+template <class Visit>
+std::size_t DomainList::find(const sensor::QueryName& q, Visit&& visit) const {
+  if (hashes_.empty()) return kNone;
+  const std::size_t n = q.suffix_count();
+  if (n < q.label_starts().n) return find(q.lower(), visit);  // deeper than the precomputed suffixes
+  for (std::size_t k = n; k >= 1; --k) {
+    const std::size_t found = visit_hash(q.suffix_hash(k), visit);
+    if (found != kNone) return found;
+  }
+  return kNone;
+}
 
 /// Allowlist compiled for matching.
 struct AllowMatcher {

@@ -16,6 +16,7 @@ const RuleInfo& tunneling_info();
 const RuleInfo& beaconing_info();
 const RuleInfo& cache_snooping_info();
 const RuleInfo& resolver_switch_info();
+const RuleInfo& intel_match_info();
 
 std::unique_ptr<Detector> make_zone_transfer(const ZoneTransferSettings& s);
 std::unique_ptr<Detector> make_enumeration(const EnumerationSettings& s);
@@ -26,5 +27,7 @@ std::unique_ptr<Detector> make_beaconing(const BeaconingSettings& s);
 std::unique_ptr<Detector> make_cache_snooping(const CacheSnoopingSettings& s);
 /// `rogue`: what rogue_resolver already reports is left to it.
 std::unique_ptr<Detector> make_resolver_switch(const ResolverSwitchSettings& s, const RogueResolverSettings& rogue);
+/// `intel`: the lists it matches against (silent when there are none).
+std::unique_ptr<Detector> make_intel_match(const IntelMatchSettings& s, const IntelSettings& intel);
 
 }  // namespace dnsvigil::detect::rules

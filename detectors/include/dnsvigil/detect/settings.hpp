@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -119,6 +120,23 @@ struct ResolverSwitchSettings : CommonSettings {
 };
 // --- end issue 7
 
+// --- issue 7 item 5: threat-intel lists and intel_match (detectors/src/intel.cpp, rules/intel_match.cpp)
+class IntelLists;
+
+/// Threat-intel list files (YAML `intel:`). The configuration loader reads the files into
+/// `lists` (relative paths against the configuration file's folder); rules and the engine
+/// only read `lists`, shared by every worker.
+struct IntelSettings {
+  std::vector<std::string> ip_files;      ///< addresses and CIDR prefixes, one a line
+  std::vector<std::string> domain_files;  ///< domains, one a line; each covers its subdomains
+  std::shared_ptr<const IntelLists> lists;  ///< null: no lists
+};
+
+struct IntelMatchSettings : CommonSettings {
+  IntelMatchSettings() { max_keys = 16384; }  // only (client, indicator) pairs that matched get an entry
+};
+// --- end issue 7 item 5
+
 /// Parses prefixes that are known to be valid (defaults written in code).
 [[nodiscard]] std::vector<sensor::Prefix> prefixes(std::initializer_list<const char*> texts);
 
@@ -148,6 +166,8 @@ struct DetectorSettings {
   BeaconingSettings beaconing;
   CacheSnoopingSettings cache_snooping;    // issue 7
   ResolverSwitchSettings resolver_switch;  // issue 7
+  IntelSettings intel;                     // issue 7 item 5 (YAML intel:)
+  IntelMatchSettings intel_match;          // issue 7 item 5
 };
 
 }  // namespace dnsvigil::detect
