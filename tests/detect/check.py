@@ -146,6 +146,90 @@ ROLE_SILENCES = {
 QUIET_ELSEWHERE = {"cache_snooping", "resolver_switch"}
 ALLOWED_ELSEWHERE = set()  # {(rule, capture)}
 
+# Threat-intel lists (issue 7 item 5): lab.yaml has none, so intel_match is silent on every
+# capture; tests/detect/intel.yaml adds lists (tests/detect/intel/) and these captures are
+# replayed with it too. intel_match must alert as listed, and other rules' alerts must carry the
+# matched indicator in threat.enrichments; benign captures stay silent with the lists.
+QUIET_ELSEWHERE |= {"intel_match"}
+INTEL_CONFIG = "tests/detect/intel.yaml"
+
+
+def enriched(a, indicator, field, provider):
+    """The alert carries `indicator` of list `provider`, matched by its `field` (ECS threat.enrichments)."""
+    return any(e["indicator"]["name"] == indicator and e["matched"]["field"] == field
+               and e["indicator"]["provider"] == provider
+               for e in a.get("threat", {}).get("enrichments", []))
+
+
+def intel_hit(client, indicator, match, lst):
+    return lambda a: (a["source"]["ip"] == client and ev(a, "indicator") == indicator and ev(a, "match") == match
+                      and ev(a, "list") == lst)
+
+
+INTEL = {
+    "pcaps/detect/beaconing/pos-5s-same-name.pcap": [
+        ("intel_match: 10.20.1.11 looks up names under listed C2 domain badexample.io",
+         lambda al: first(al, "intel_match", intel_hit("10.20.1.11", "badexample.io", "domain", "c2-domains.txt"))),
+        ("the beaconing alert carries the domain indicator",
+         lambda al: first(al, "beaconing", lambda a: enriched(a, "badexample.io", "dns.question.name", "c2-domains.txt")
+                          and any(e["indicator"]["type"] == "domain-name" and e["indicator"]["url"]["domain"] == "badexample.io"
+                                  for e in a["threat"]["enrichments"]))),
+    ],
+    "pcaps/detect/tunneling/pos-iodine.pcap": [
+        ("intel_match: the resolver talks DNS to the listed tunnel server (medium: it forwards for a user)",
+         lambda al: first(al, "intel_match", lambda a: intel_hit("10.20.0.53", "198.51.100.53", "server", "c2-ips.txt")(a)
+                          and a["destination"]["ip"] == "198.51.100.53" and ev(a, "client_is_resolver") is True
+                          and a["dnsvigil"]["severity"] == "medium")),
+        ("the tunneling alert on the upstream leg carries the server indicator",
+         lambda al: first(al, "tunneling", lambda a: enriched(a, "198.51.100.53", "destination.ip", "c2-ips.txt")
+                          and any(e["indicator"]["ip"] == "198.51.100.53" and e["indicator"]["type"] == "ipv4-addr"
+                                  for e in a["threat"]["enrichments"]))),
+        ("the workstation's own tunneling alert is not tagged (nothing of it is listed)",
+         lambda al: first(al, "tunneling", lambda a: a["source"]["ip"] == "10.20.1.10" and "enrichments" not in a["threat"])),
+    ],
+    "pcaps/detect/rogue_resolver/pos-8888.pcap": [
+        ("intel_match: a listed server", lambda al: first(al, "intel_match", intel_hit("10.20.1.10", "8.8.8.8", "server", "watchlist.txt"))),
+        ("the rogue_resolver alert carries it", lambda al: first(al, "rogue_resolver", lambda a: enriched(a, "8.8.8.8", "destination.ip", "watchlist.txt"))),
+    ],
+    "pcaps/detect/rogue_resolver/pos-ipv6-google.pcap": [
+        ("intel_match: an IPv6 prefix", lambda al: first(al, "intel_match", lambda a: intel_hit("fd20::1:10", "2001:4860:4860::/48", "server", "watchlist.txt")(a)
+                                                        and a["threat"]["enrichments"][0]["indicator"]["type"] == "ipv6-addr"
+                                                        and a["threat"]["enrichments"][0]["indicator"]["ip"] == "2001:4860:4860::8888")),
+        ("the unlisted resolver is not tagged", lambda al: first(al, "rogue_resolver", lambda a: a["destination"]["ip"] == "2606:4700:4700::1111"
+                                                                 and "enrichments" not in a["threat"])),
+    ],
+    "pcaps/detect/zone_transfer/pos-axfr-outside-dig.pcap": [
+        ("intel_match: a listed address as the DNS client",
+         lambda al: first(al, "intel_match", intel_hit("203.0.113.66", "203.0.113.64/26", "client", "watchlist.txt"))),
+        ("the zone_transfer alert carries the client indicator",
+         lambda al: first(al, "zone_transfer", lambda a: enriched(a, "203.0.113.64/26", "source.ip", "watchlist.txt"))),
+    ],
+}
+
+
+def check_intel(binary, root, capture, rule):
+    """Replays `capture` with the intel lists when it has intel checks (or is benign)."""
+    if capture not in INTEL and rule != "benign":
+        return []
+    failures = []
+    alerts = run(binary, root, capture, INTEL_CONFIG)
+    if rule == "benign":
+        for a in alerts:
+            if a["rule"]["name"] == "intel_match" or "enrichments" in a.get("threat", {}):
+                failures.append(f"with {INTEL_CONFIG}, benign capture matched the lists: {a['message']}")
+    for desc, pred in INTEL.get(capture, []):
+        if not pred(alerts):
+            failures.append(f"with {INTEL_CONFIG}: check failed: {desc}")
+    for a in alerts:
+        if a["rule"]["name"] == "intel_match":
+            print(f"  {'(intel.yaml)':15} {a['dnsvigil']['severity']:7} {a['message']}")
+    # The lists are shared by the workers: the same alerts with -j 3.
+    sharded = run(binary, root, capture, INTEL_CONFIG, extra_args=["-j", "3"])
+    if alert_keys(sharded) != alert_keys(alerts):
+        failures.append(f"with {INTEL_CONFIG}, -j 3 gave a different alert set")
+    return failures
+
+
 
 def main():
     if len(sys.argv) != 4:
@@ -184,6 +268,7 @@ def main():
         r, cfg = ROLE_MATTERS[capture]
         if not first(run(binary, root, capture, cfg), r):
             failures.append(f"without the role, {r} should alert (the negative would prove nothing)")
+    failures += check_intel(binary, root, capture, rule)
     # Determinism: packet time only, so a second replay gives the same alerts, byte for byte.
     again = run(binary, root, capture)
     if again != alerts:
