@@ -61,4 +61,17 @@ double SharedView::sync_zone(std::uint64_t zone, std::uint32_t period, std::size
   return est;
 }
 
+bool SharedView::claim(std::uint64_t key, sensor::Timestamp now, sensor::Timestamp period) {
+  std::lock_guard lock(mu_);
+  if (claims_.size() >= kMaxClaims) std::erase_if(claims_, [&](const auto& c) { return c.second + period <= now; });
+  auto [it, inserted] = claims_.try_emplace(key, now);
+  if (inserted) {
+    if (claims_.size() > kMaxClaims) claims_.erase(it);  // all claims live: raise, unremembered
+    return true;
+  }
+  if (it->second + period > now) return false;
+  it->second = now;
+  return true;
+}
+
 }  // namespace dnsvigil::detect

@@ -101,6 +101,29 @@ inline std::string text_time(Timestamp t) {
   return std::string(w.view());
 }
 
+/// The address of an A or AAAA record, or nothing (other types, malformed RDATA).
+inline bool record_address(const dnsparse::Message& m, const dnsparse::RecordView& r, IpAddr& out) noexcept {
+  const std::uint8_t* rdata = m.wire().data() + r.rdata;
+  if (r.type == dnsparse::rrtype::A && r.rdlength == 4) {
+    out = IpAddr::v4(rdata);
+    return true;
+  }
+  if (r.type == dnsparse::rrtype::AAAA && r.rdlength == 16) {
+    out = IpAddr::v6(rdata);
+    return true;
+  }
+  return false;
+}
+
+/// The A/AAAA addresses of a message's answer section in presentation form (evidence values).
+inline std::vector<std::string> answer_addresses(const dnsparse::Message& m, std::size_t max = 8) {
+  std::vector<std::string> out;
+  IpAddr a;
+  for (const auto& r : m.records(dnsparse::Section::answer))
+    if (out.size() < max && record_address(m, r, a)) out.push_back(text_of(a));
+  return out;
+}
+
 /// Mnemonic of a qtype as a string.
 inline std::string type_text(std::uint16_t t) { return std::string(dnsparse::Mnemonic::type(t).view()); }
 

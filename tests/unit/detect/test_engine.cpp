@@ -129,6 +129,8 @@ template <class S>
 void disable_new_rules(S& s) {
   if constexpr (requires { s.cache_snooping.enabled; }) s.cache_snooping.enabled = false;
   if constexpr (requires { s.resolver_switch.enabled; }) s.resolver_switch.enabled = false;
+  if constexpr (requires { s.answer_change.enabled; }) s.answer_change.enabled = false;
+  if constexpr (requires { s.spoofed_response.enabled; }) s.spoofed_response.enabled = false;
   if constexpr (requires { s.intel_match.enabled; }) s.intel_match.enabled = false;
 }
 DetectorSettings only_zone_transfer() {

@@ -118,6 +118,26 @@ struct ResolverSwitchSettings : CommonSettings {
   Timestamp period = 24 * kHour;           ///< one alert per (client, server) per period; idle history forgotten
   std::vector<std::uint16_t> ports{53, 853};
 };
+
+struct AnswerChangeSettings : CommonSettings {
+  AnswerChangeSettings() { max_keys = 16384; }  // (name, type) pairs of the monitored zones
+  Timestamp learning_period = 24 * kHour;  ///< values of a (name, type) in this long after its first sighting are its baseline
+  std::vector<sensor::Prefix> allowed_addresses;  ///< declared: A/AAAA inside these never alert
+  std::vector<std::string> nameservers;      ///< declared NS targets: others alert without learning
+  std::vector<std::string> mail_exchangers;  ///< declared MX exchanges: others alert without learning
+  double ttl_drop_factor = 10;              ///< an authoritative TTL this many times below the learned one alerts
+  std::uint64_t ttl_min = 300;              ///< ... when the learned TTL was at least this (seconds)
+  std::uint64_t escalate_changes = 3;       ///< changes in one zone within an hour that raise severity to high
+};
+
+struct SpoofedResponseSettings : CommonSettings {
+  SpoofedResponseSettings() { max_keys = 16384; }  // only clients receiving unsolicited responses get an entry
+  Timestamp window = 10 * kNanosPerSecond;  ///< window of the unsolicited-response counts
+  std::uint64_t txid_mismatch = 10;         ///< unsolicited responses with one question to one client in the window
+  std::uint64_t reflection = 500;           ///< unsolicited responses of any question to one client in the window
+  bool conflicting_answers = true;          ///< two responses with different answers to one query
+  bool wrong_source = true;                 ///< a response from another address than the query went to
+};
 // --- end issue 7
 
 // --- issue 7 item 5: threat-intel lists and intel_match (detectors/src/intel.cpp, rules/intel_match.cpp)
@@ -166,6 +186,8 @@ struct DetectorSettings {
   BeaconingSettings beaconing;
   CacheSnoopingSettings cache_snooping;    // issue 7
   ResolverSwitchSettings resolver_switch;  // issue 7
+  AnswerChangeSettings answer_change;      // issue 7
+  SpoofedResponseSettings spoofed_response;  // issue 7
   IntelSettings intel;                     // issue 7 item 5 (YAML intel:)
   IntelMatchSettings intel_match;          // issue 7 item 5
 };

@@ -46,6 +46,11 @@ class SharedView {
   double sync_zone(std::uint64_t zone, std::uint32_t period, std::size_t buckets, const Sketch& names,
                    double threshold, const void* self, bool& raise);
 
+  /// Claims the alert `key` for the calling worker: true for the first claim, and again once
+  /// `period` has passed since the last successful one. Rules whose state is per worker but
+  /// whose finding is not per client (answer_change) raise only what they claim.
+  bool claim(std::uint64_t key, sensor::Timestamp now, sensor::Timestamp period);
+
  private:
   struct Server {
     ClientSketch clients;
@@ -61,13 +66,14 @@ class SharedView {
     const void* owner = nullptr;  // the worker that raises this zone's alerts
   };
   // Bounds: the shared maps never grow past these (new keys beyond are not merged).
-  static constexpr std::size_t kMaxServers = 16384, kMaxDomains = 262144;
+  static constexpr std::size_t kMaxServers = 16384, kMaxDomains = 262144, kMaxClaims = 65536;
   std::mutex mu_;
   std::map<sensor::IpAddr, Server> servers_;
   std::unordered_map<std::uint64_t, Domain> domains_;
   std::vector<sensor::IpAddr> learned_;  // sorted
   std::vector<std::uint64_t> popular_;   // sorted
   std::unordered_map<std::uint64_t, Zone> zones_;
+  std::unordered_map<std::uint64_t, sensor::Timestamp> claims_;
 };
 
 }  // namespace dnsvigil::detect
