@@ -203,10 +203,12 @@ INTEL_CONFIG = "tests/detect/intel.yaml"
 
 
 def enriched(a, indicator, field, provider):
-    """The alert carries `indicator` of list `provider`, matched by its `field` (ECS threat.enrichments)."""
+    """The alert carries `indicator` of list `provider`, matched by its `field` (ECS threat.enrichments),
+    and threat.indicator repeats the first enrichment's indicator."""
+    enrichments = a.get("threat", {}).get("enrichments", [])
     return any(e["indicator"]["name"] == indicator and e["matched"]["field"] == field
                and e["indicator"]["provider"] == provider
-               for e in a.get("threat", {}).get("enrichments", []))
+               for e in enrichments) and a["threat"].get("indicator") == enrichments[0]["indicator"]
 
 
 def intel_hit(client, indicator, match, lst):

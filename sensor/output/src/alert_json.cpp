@@ -47,25 +47,31 @@ void evidence_value(Json& j, const detect::EvidenceValue& v) {
       v);
 }
 
+// One indicator object (ECS threat.indicator.* fields).
+void indicator(Json& j, const detect::IntelMatch& m) {
+  j.key("indicator").begin_object();
+  j.kv("type", m.type);
+  if (m.type == "domain-name") {
+    j.key("url").begin_object().kv("domain", m.indicator).end_object();
+  } else {
+    // ECS indicator.ip is an address: the one seen, inside the listed prefix (name has the entry).
+    j.kv("ip", m.matched);
+  }
+  j.kv("name", m.indicator);
+  j.kv("provider", m.list);
+  j.end_object();
+}
+
 // ECS threat.enrichments: an alert that matched indicators lists them there, each with the
 // indicator (threat.enrichments.indicator.*) and what of the alert matched it (matched.*), as
-// Elastic's indicator match rules write them. (threat.indicator.* alone describes an indicator
-// document, event.kind "enrichment", not an alert about traffic.)
+// Elastic's indicator match rules write them. threat.indicator.* carries the first match as
+// well, for SIEM rules and dashboards that read that field set.
 void intel_enrichments(Json& j, const std::vector<detect::IntelMatch>& matches) {
+  indicator(j, matches.front());
   j.key("enrichments").begin_array();
   for (const auto& m : matches) {
     j.begin_object();
-    j.key("indicator").begin_object();
-    j.kv("type", m.type);
-    if (m.type == "domain-name") {
-      j.key("url").begin_object().kv("domain", m.indicator).end_object();
-    } else {
-      // ECS indicator.ip is an address: the one seen, inside the listed prefix (name has the entry).
-      j.kv("ip", m.matched);
-    }
-    j.kv("name", m.indicator);
-    j.kv("provider", m.list);
-    j.end_object();
+    indicator(j, m);
     j.key("matched").begin_object();
     j.kv("atomic", m.matched).kv("field", m.field).kv("type", "indicator_match_rule");
     j.end_object();
