@@ -171,6 +171,28 @@ for i in $(seq 1 3000); do
 done
 } > "$Z/auth/big.example.net.zone"
 
+# ---------------------------------------------------------------- example.org (answer_change captures)
+# Unsigned, static primary on 10.20.0.10 (secondary 10.20.0.54 = ns2). make-answer_change.sh rewrites a copy of it
+# in the lab's temp dir (serial bumped, rndc reload); public-looking addresses are TEST-NET ranges.
+cat > "$Z/auth/example.org.zone" <<'EOF'
+; example.org -- unsigned, static (not dynamic); edited by make-answer_change.sh with a bumped serial + rndc reload
+$TTL 3600
+@          SOA   ns1.example.org. hostmaster.example.org. 2024060101 7200 900 1209600 300
+@          NS    ns1.example.org.
+@          NS    ns2.example.org.
+@          A     198.51.100.80
+@          AAAA  2001:db8:51::80
+@          MX    10 mail.example.org.
+@          TXT   "v=spf1 mx -all"
+ns1        A     10.20.0.10
+ns1        AAAA  fd20::10
+ns2        A     10.20.0.54
+www        A     198.51.100.80
+www        AAAA  2001:db8:51::80
+intranet   A     198.51.100.81
+mail       A     198.51.100.25
+EOF
+
 # ---------------------------------------------------------------- reverse zones
 {
 cat <<'EOF'

@@ -217,6 +217,10 @@ zone "example.net" {
 zone "big.example.net" { type primary; file "big.example.net.zone"; allow-transfer { any; }; };
 zone "20.10.in-addr.arpa" { type primary; file "20.10.in-addr.arpa.zone"; allow-transfer { 10.20.0.54; fd20::54; }; };
 zone "0.0.0.0.0.0.0.0.0.0.0.0.0.2.d.f.ip6.arpa" { type primary; file "fd20.ip6.arpa.zone"; };
+zone "example.org" {
+  type primary; file "example.org.zone"; allow-transfer { 10.20.0.54; fd20::54; };
+  notify explicit; also-notify { 10.20.0.54; };
+};
 EOF
     while read -r d; do
       echo "zone \"$d\" { type primary; file \"cust-$d.zone\"; };"
@@ -245,11 +249,11 @@ stub() { echo "zone \"$1\" { type stub; primaries { 10.20.0.10; }; file \"$1.stu
 start_resolvers() {
   local D
   D=$LAB_TMP/res1; mkdir -p "$D/keys"
-  resolver_conf "$D" 10.20.0.53 fd20::53 "$(stub example.com; stub example.net; stub big.example.net; stub 20.10.in-addr.arpa; stub 0.0.0.0.0.0.0.0.0.0.0.0.0.2.d.f.ip6.arpa)" >"$D/named.conf"
+  resolver_conf "$D" 10.20.0.53 fd20::53 "$(stub example.com; stub example.net; stub big.example.net; stub 20.10.in-addr.arpa; stub 0.0.0.0.0.0.0.0.0.0.0.0.0.2.d.f.ip6.arpa; stub example.org)" >"$D/named.conf"
   bg_start named-res1 res1 named -c "$D/named.conf" -g -n 2
   D=$LAB_TMP/res2; mkdir -p "$D/keys"
   resolver_conf "$D" 10.20.0.54 fd20::54 "$(
-    for z in example.com secure.example.com example.net big.example.net 20.10.in-addr.arpa; do
+    for z in example.com secure.example.com example.net big.example.net 20.10.in-addr.arpa example.org; do
       echo "zone \"$z\" { type secondary; primaries { 10.20.0.10; }; file \"$z.bk\"; masterfile-format text; };"
     done
     stub 0.0.0.0.0.0.0.0.0.0.0.0.0.2.d.f.ip6.arpa)" >"$D/named.conf"
@@ -329,6 +333,8 @@ lab_servers_up() {
   wait_dns ws1 10.20.0.53 example.com; wait_dns ws1 10.20.0.54 example.com; wait_dns ws1 8.8.8.8 com
   local i; for i in $(seq 1 100); do   # secondary loaded example.com
     nsx ws1 dig +short +norec @10.20.0.54 example.com DNSKEY | grep -q . && break; sleep 0.2; done
+  for i in $(seq 1 100); do   # secondary loaded example.org (asked on res2's loopback: not on the wire)
+    nsx res2 dig +short +norec @127.0.0.1 example.org SOA | grep -q . && break; sleep 0.2; done
   # warm nothing: resolver caches start empty so captures show real upstream recursion
 }
 
