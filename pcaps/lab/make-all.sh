@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make-all.sh -- re-creates every capture under pcaps/ and pcaps/README.md (~15 min, needs root).
+# make-all.sh -- re-creates every capture under pcaps/ and pcaps/README.md (~27 min, needs root).
 # Builds the lab once, runs every make-<set>.sh against it (LAB_SHARED=1), runs the 10-minute jittered beacon in
 # the background meanwhile (ws2 only; every other capture excludes ws2), then tears the lab down.
 . "$(dirname "$0")/lib.sh"
@@ -8,7 +8,8 @@ lab_up
 export LAB_SHARED=1 LAB_TMP
 ./make-beaconing.sh fg
 ./make-beaconing.sh jitter & JPID=$!
-for set in pipeline zone_transfer enumeration recon_sweep rogue_resolver tunneling cache_snooping resolver_switch benign demo; do
+for set in pipeline zone_transfer enumeration recon_sweep rogue_resolver tunneling cache_snooping resolver_switch \
+           answer_change spoofed_response benign demo; do
   ./make-$set.sh
 done
 log "waiting for the jittered beacon capture to finish"
