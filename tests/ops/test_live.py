@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -87,6 +88,11 @@ def body(cleanup: ops.Cleanup) -> None:
     for fam in ("dnsvigil_packets_total", "dnsvigil_dns_messages_total", "dnsvigil_capture_received_total",
                 "dnsvigil_capture_dropped_total", "dnsvigil_output_dropped_total", "dnsvigil_alerts_total"):
         check(fam in m0["help"] and fam in m0["type"], f"metrics: HELP and TYPE for {fam}")
+    # Every rule of the schema exports its state sizes (the issue-7 rules included).
+    reference = subprocess.run([binary, "--config-reference"], capture_output=True, text=True, check=True).stdout
+    rules = sorted(set(re.findall(r"`detectors\.([a-z0-9_]+)\.enabled`", reference)))
+    check(len(rules) >= 11 and all(value(m0, "dnsvigil_detector_state_capacity", rule=r) > 0 for r in rules),
+          f"metrics: dnsvigil_detector_state_capacity for every rule ({', '.join(rules)})")
     for by in ("kernel", "interface"):
         check(value(m0, "dnsvigil_capture_dropped_total", interface=net.server_if, by=by) >= 0,
               f"metrics: dnsvigil_capture_dropped_total{{interface=\"{net.server_if}\",by=\"{by}\"}} (pcap_stats)")
