@@ -20,7 +20,7 @@ std::uint64_t question_hash(const DnsEvent& ev) noexcept {
 // Hash of a response's answer records that ignores their order (servers rotate RRsets) and
 // TTLs (caches count them down), and reads names in RDATA decoded and in lower case (two
 // copies compress them differently). The response code is part of it.
-std::uint64_t answer_hash(const dnsparse::Message& m) noexcept {
+std::uint32_t answer_hash(const dnsparse::Message& m) noexcept {
   namespace rr = dnsparse::rrtype;
   const dnsparse::Bytes wire = m.wire();
   std::uint64_t sum = m.rcode();
@@ -44,7 +44,7 @@ std::uint64_t answer_hash(const dnsparse::Message& m) noexcept {
     if (!named) h = XXH3_64bits_withSeed(wire.data() + r.rdata, r.rdlength, h);
     sum += h;
   }
-  return sum;
+  return static_cast<std::uint32_t>(sum ^ (sum >> 32));
 }
 }  // namespace
 

@@ -84,13 +84,13 @@ class TransactionTable {
     std::uint8_t name_len;
     char name[kMaxStoredName];
   };
-  struct Answered {
+  struct Answered {  // 24 octets: probed for every query (retransmissions)
     Timestamp query_ts;
     std::uint64_t question_hash;
-    std::uint64_t answer_hash;
+    std::uint32_t answer_hash;
     bool transfer;
     bool resent;
-    std::uint8_t pad[6];
+    std::uint8_t pad[2];
   };
   using Table = LruTable<PendingKey, Pending>;
   using AnsweredTable = LruTable<Key, Answered>;
