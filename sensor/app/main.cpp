@@ -128,6 +128,7 @@ class Service {
     if (settings_.metrics.enabled) {
       metrics_ = std::make_unique<output::MetricsServer>(settings_.metrics.listen);
       spdlog::info("metrics on http://{}/metrics", settings_.metrics.listen);
+      publish_metrics(capture_stats(sources));  // a scrape before the first batch gets every family
     }
     spdlog::debug("{} rules enabled, {} workers", run_->rules(), run_->workers());
     start_ = Clock::now();
