@@ -1,5 +1,7 @@
 #include "dnsvigil/output/event_json.hpp"
 
+#include <utility>
+
 #include "dnsvigil/dnsparse/rdata.hpp"
 #include "dnsvigil/dnsparse/text.hpp"
 #include "dnsvigil/dnsparse/types.hpp"
@@ -60,10 +62,14 @@ void edns(Json& j, const Message& m) {
   j.kvb("do", e.value.do_bit);
   const auto opts = rdata::edns_options(m);
   if (opts.ok()) {
+    // An option repeated in one OPT record is reported once (its first occurrence): JSON object
+    // keys must be unique.
+    bool subnet = false, cookie = false, nsid = false, padding = false;
+    const auto first = [](bool& seen) { return !std::exchange(seen, true); };
     for (const rdata::EdnsOption o : opts.value) {
       if (o.code == ednsopt::CLIENT_SUBNET) {
         const auto cs = rdata::client_subnet(o.data);
-        if (!cs.ok()) continue;
+        if (!cs.ok() || !first(subnet)) continue;
         j.key("client_subnet").str_with([&](TextWriter& w) {
           if (cs.value.family == 1) {
             write_ipv4(std::span<const std::uint8_t, 4>(cs.value.address.data(), 4), w);
@@ -73,11 +79,11 @@ void edns(Json& j, const Message& m) {
           w.put('/');
           w.put_uint(cs.value.source_prefix);
         });
-      } else if (o.code == ednsopt::COOKIE) {
+      } else if (o.code == ednsopt::COOKIE && first(cookie)) {
         j.kvb("cookie", true);
-      } else if (o.code == ednsopt::NSID) {
+      } else if (o.code == ednsopt::NSID && first(nsid)) {
         j.kvb("nsid", true);
-      } else if (o.code == ednsopt::PADDING) {
+      } else if (o.code == ednsopt::PADDING && first(padding)) {
         j.kv("padding", std::uint64_t{o.data.size()});
       }
     }
