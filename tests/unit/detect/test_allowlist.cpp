@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "detect_fixture.hpp"
 #include "dns_builder.hpp"
 #include "dnsvigil/detect/policy.hpp"
 #include "dnsvigil/dnsparse/message.hpp"
@@ -15,54 +16,22 @@
 using namespace dnsvigil;
 using namespace dnsvigil::detect;
 using dnsvigil::test::Wire;
+using namespace dnsvigil::detect_test;
 
 namespace {
 
 constexpr Timestamp kT0 = 1'700'000'000 * kNanosPerSecond;
 
-sensor::IpAddr ip(std::string_view text) {
-  const auto a = sensor::IpAddr::parse(text);
-  REQUIRE(a.has_value());
-  return *a;
-}
-sensor::Prefix pfx(std::string_view text) {
-  const auto p = sensor::Prefix::parse(text);
-  REQUIRE(p.has_value());
-  return *p;
-}
-std::vector<sensor::Prefix> pfxs(std::initializer_list<std::string_view> texts) {
-  std::vector<sensor::Prefix> v;
-  for (const auto t : texts) v.push_back(pfx(t));
-  return v;
-}
 
-sensor::DomainSplitter& psl() {
-  static sensor::DomainSplitter s;
-  return s;
-}
 
-// One DNS message with its event. The event points into this object, so it lives on the heap
-// and is never moved. Queries go client -> server:53, responses server:53 -> client.
-struct Event {
-  std::vector<std::uint8_t> wire;
-  dnsparse::Message msg;
-  sensor::QueryName qname;
-  sensor::DnsEvent ev;
-};
 std::unique_ptr<Event> dns(bool response, std::string_view client, std::string_view server, std::string_view name,
                            bool rd = true, Timestamp ts = kT0) {
-  auto e = std::make_unique<Event>();
   Wire w;
   const std::uint16_t flags = static_cast<std::uint16_t>((response ? 0x8080 : 0) | (rd ? 0x0100 : 0));
   w.header(0x1234, flags, 1, 0, 0, 0);
   w.name(name).qtc(1);
-  e->wire = w.b;
-  REQUIRE(dnsparse::Message::parse(dnsparse::Bytes{e->wire}, e->msg) == dnsparse::Error::ok);
-  e->qname.set(e->msg, &psl());
+  auto e = parsed(w);
   e->ev.ts = ts;
-  e->ev.msg = &e->msg;
-  e->ev.qname = &e->qname;
-  e->ev.size = e->wire.size();
   e->ev.src = ip(response ? server : client);
   e->ev.dst = ip(response ? client : server);
   e->ev.sport = response ? 53 : 40000;

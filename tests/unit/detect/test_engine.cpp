@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "detect_fixture.hpp"
 #include "dns_builder.hpp"
 #include "dnsvigil/detect/engine.hpp"
 #include "dnsvigil/dnsparse/message.hpp"
@@ -21,6 +22,7 @@
 using namespace dnsvigil;
 using namespace dnsvigil::detect;
 using dnsvigil::test::Wire;
+using namespace dnsvigil::detect_test;
 namespace rrtype = dnsvigil::dnsparse::rrtype;
 namespace rcode = dnsvigil::dnsparse::rcode;
 
@@ -29,33 +31,8 @@ namespace {
 constexpr Timestamp kT0 = 1'700'000'000 * kNanosPerSecond;
 constexpr Timestamp kSec = kNanosPerSecond;
 
-sensor::IpAddr ip(std::string_view text) {
-  const auto a = sensor::IpAddr::parse(text);
-  REQUIRE(a.has_value());
-  return *a;
-}
-std::vector<sensor::Prefix> pfxs(std::initializer_list<std::string_view> texts) {
-  std::vector<sensor::Prefix> v;
-  for (const auto t : texts) {
-    const auto p = sensor::Prefix::parse(t);
-    REQUIRE(p.has_value());
-    v.push_back(*p);
-  }
-  return v;
-}
 
-sensor::DomainSplitter& psl() {
-  static sensor::DomainSplitter s;
-  return s;
-}
 
-// One DNS message and its event (the event points into it: heap-allocated, never moved).
-struct Event {
-  std::vector<std::uint8_t> wire;
-  dnsparse::Message msg;
-  sensor::QueryName qname;
-  sensor::DnsEvent ev;
-};
 
 // What a message looks like on the wire and where it travelled.
 struct Msg {
@@ -70,19 +47,13 @@ struct Msg {
 };
 
 std::unique_ptr<Event> make(const Msg& m) {
-  auto e = std::make_unique<Event>();
   Wire w;
   const auto flags = static_cast<std::uint16_t>(m.response ? 0x8000 | 0x0400 | m.rcode : 0x0000);  // QR AA rcode
   w.header(m.id, flags, 1, 0, 0, 0);
   w.name(m.name).qtc(m.qtype);
-  e->wire = w.b;
-  REQUIRE(dnsparse::Message::parse(dnsparse::Bytes{e->wire}, e->msg) == dnsparse::Error::ok);
-  e->qname.set(e->msg, &psl());
+  auto e = parsed(w);
   auto& ev = e->ev;
   ev.ts = m.ts;
-  ev.msg = &e->msg;
-  ev.qname = &e->qname;
-  ev.size = e->wire.size();
   ev.transport = m.transport;
   ev.src = ip(m.response ? m.server : m.client);
   ev.dst = ip(m.response ? m.client : m.server);

@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "detect_fixture.hpp"
 #include "dns_builder.hpp"
 #include "dnsvigil/detect/engine.hpp"
 #include "dnsvigil/dnsparse/message.hpp"
@@ -18,6 +19,7 @@
 using namespace dnsvigil;
 using namespace dnsvigil::detect;
 using dnsvigil::test::Wire;
+using namespace dnsvigil::detect_test;
 namespace rrtype = dnsvigil::dnsparse::rrtype;
 
 namespace {
@@ -25,16 +27,7 @@ namespace {
 constexpr Timestamp kT0 = 1'700'000'000 * kNanosPerSecond;
 constexpr Timestamp kSec = kNanosPerSecond;
 
-sensor::IpAddr ip(std::string_view text) {
-  const auto a = sensor::IpAddr::parse(text);
-  REQUIRE(a.has_value());
-  return *a;
-}
 
-sensor::DomainSplitter& psl() {
-  static sensor::DomainSplitter s;
-  return s;
-}
 
 // One record of a response: owner, type, TTL and value (an address, or a target name).
 struct Rec {
@@ -44,12 +37,6 @@ struct Rec {
   std::uint32_t ttl = 3600;
 };
 
-struct Event {
-  std::vector<std::uint8_t> wire;
-  dnsparse::Message msg;
-  sensor::QueryName qname;
-  sensor::DnsEvent ev;
-};
 
 void rdata(Wire& w, const Rec& r) {
   if (r.type == rrtype::A || r.type == rrtype::AAAA) {
@@ -68,7 +55,6 @@ void rdata(Wire& w, const Rec& r) {
 std::unique_ptr<Event> response(Timestamp ts, const std::string& qname, std::uint16_t qtype,
                                 const std::vector<Rec>& answers, const std::vector<Rec>& authority = {},
                                 bool aa = true, std::string client = "10.20.1.10", std::string server = "10.20.0.53") {
-  auto e = std::make_unique<Event>();
   Wire w;
   w.header(0x4242, static_cast<std::uint16_t>(0x8180 | (aa ? 0x0400 : 0)), 1,
            static_cast<std::uint16_t>(answers.size()), static_cast<std::uint16_t>(authority.size()), 0);
@@ -79,14 +65,9 @@ std::unique_ptr<Event> response(Timestamp ts, const std::string& qname, std::uin
       rdata(w, r);
       w.fix_rdlength();
     }
-  e->wire = w.b;
-  REQUIRE(dnsparse::Message::parse(dnsparse::Bytes{e->wire}, e->msg) == dnsparse::Error::ok);
-  e->qname.set(e->msg, &psl());
+  auto e = parsed(w);
   auto& ev = e->ev;
   ev.ts = ts;
-  ev.msg = &e->msg;
-  ev.qname = &e->qname;
-  ev.size = e->wire.size();
   ev.src = ip(server);
   ev.dst = ip(client);
   ev.sport = 53;
@@ -104,15 +85,6 @@ struct Sink : AlertSink {
   }
 };
 
-std::string evidence(const Alert& a, std::string_view key) {
-  for (const auto& [k, v] : a.evidence)
-    if (k == key) {
-      if (const auto* s = std::get_if<std::string>(&v)) return *s;
-      if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
-      return "?";
-    }
-  return "";
-}
 
 void feed(Engine& engine, const Event& e) {
   engine.on_event(e.ev);
@@ -161,10 +133,10 @@ TEST_CASE("answer_change: values learned in the learning period are the baseline
   REQUIRE(sink.alerts.size() == 1);
   const Alert& a = sink.alerts[0];
   CHECK(a.rule->name == "answer_change");
-  CHECK(evidence(a, "trigger") == "new_address");
-  CHECK(evidence(a, "record_name") == "www.example.org");
-  CHECK(evidence(a, "value") == "203.0.113.80");
-  CHECK(evidence(a, "zone") == "example.org");
+  CHECK(evidence_text(a, "trigger") == "new_address");
+  CHECK(evidence_text(a, "record_name") == "www.example.org");
+  CHECK(evidence_text(a, "value") == "203.0.113.80");
+  CHECK(evidence_text(a, "zone") == "example.org");
   CHECK(a.severity == Severity::medium);
 }
 
@@ -195,13 +167,13 @@ TEST_CASE("answer_change: a hijack (new NS, glue, address) is high, and several 
   glue(kT0 + 115 * kSec, "203.0.113.53");
   lookups(engine, kT0 + 120 * kSec, kT0 + 130 * kSec, "203.0.113.80", hijacked);
   REQUIRE(sink.alerts.size() == 3);
-  CHECK(evidence(sink.alerts[0], "trigger") == "new_nameserver");
-  CHECK(evidence(sink.alerts[0], "value") == "ns1.attacker-dns.net");
+  CHECK(evidence_text(sink.alerts[0], "trigger") == "new_nameserver");
+  CHECK(evidence_text(sink.alerts[0], "value") == "ns1.attacker-dns.net");
   CHECK(sink.alerts[0].severity == Severity::high);
-  CHECK(evidence(sink.alerts[1], "trigger") == "new_glue");
-  CHECK(evidence(sink.alerts[1], "value") == "203.0.113.53");
-  CHECK(evidence(sink.alerts[2], "trigger") == "new_address");
-  CHECK(evidence(sink.alerts[2], "zone_changes_1h") == "3");
+  CHECK(evidence_text(sink.alerts[1], "trigger") == "new_glue");
+  CHECK(evidence_text(sink.alerts[1], "value") == "203.0.113.53");
+  CHECK(evidence_text(sink.alerts[2], "trigger") == "new_address");
+  CHECK(evidence_text(sink.alerts[2], "zone_changes_1h") == "3");
   CHECK(sink.alerts[2].severity == Severity::high);  // medium, escalated by the third change
 }
 
@@ -211,7 +183,7 @@ TEST_CASE("answer_change: a public name now pointing inside is internal_address"
   lookups(engine, kT0, kT0 + 100 * kSec, "198.51.100.81");
   lookups(engine, kT0 + 100 * kSec, kT0 + 110 * kSec, "10.20.9.9");
   REQUIRE(sink.alerts.size() == 1);
-  CHECK(evidence(sink.alerts[0], "trigger") == "internal_address");
+  CHECK(evidence_text(sink.alerts[0], "trigger") == "internal_address");
   CHECK(sink.alerts[0].severity == Severity::high);
 }
 
@@ -226,9 +198,9 @@ TEST_CASE("answer_change: a sharp drop of the authoritative TTL alerts once; cac
   CHECK(sink.alerts.empty());
   lookups(engine, kT0 + 110 * kSec, kT0 + 150 * kSec, "198.51.100.80", kApexNs, 60);
   REQUIRE(sink.alerts.size() == 1);
-  CHECK(evidence(sink.alerts[0], "trigger") == "ttl_drop");
-  CHECK(evidence(sink.alerts[0], "ttl") == "60");
-  CHECK(evidence(sink.alerts[0], "learned_ttl") == "3600");
+  CHECK(evidence_text(sink.alerts[0], "trigger") == "ttl_drop");
+  CHECK(evidence_text(sink.alerts[0], "ttl") == "60");
+  CHECK(evidence_text(sink.alerts[0], "learned_ttl") == "3600");
   CHECK(sink.alerts[0].severity == Severity::low);
 }
 
@@ -253,7 +225,7 @@ TEST_CASE("answer_change: declared name servers alert at once; declared address 
   lookups(engine, kT0 + 30 * kSec, kT0 + 40 * kSec, "198.51.100.80",
           {{"example.org", rrtype::NS, "ns1.example.org"}, {"example.org", rrtype::NS, "ns9.example.org"}});
   REQUIRE(sink.alerts.size() == 1);  // inside the learning period
-  CHECK(evidence(sink.alerts[0], "trigger") == "new_nameserver");
+  CHECK(evidence_text(sink.alerts[0], "trigger") == "new_nameserver");
   lookups(engine, kT0 + 100 * kSec, kT0 + 110 * kSec, "203.0.113.80");
   CHECK(sink.alerts.size() == 1);
 }
@@ -271,7 +243,7 @@ TEST_CASE("spoofed_response: conflicting answers alert; a plain duplicate does n
   forged->ev.duplicate = forged->ev.conflicting = true;
   feed(engine, *forged);
   REQUIRE(sink.alerts.size() == 1);
-  CHECK(evidence(sink.alerts[0], "trigger") == "conflicting_answers");
+  CHECK(evidence_text(sink.alerts[0], "trigger") == "conflicting_answers");
   CHECK(sink.alerts[0].severity == Severity::high);
   CHECK(sink.alerts[0].client == ip("10.20.1.10"));
 }
@@ -286,8 +258,8 @@ TEST_CASE("spoofed_response: a response from another address names the server qu
   r->ev.queried_server = ip("10.20.0.53");
   feed(engine, *r);
   REQUIRE(sink.alerts.size() == 1);
-  CHECK(evidence(sink.alerts[0], "trigger") == "wrong_source");
-  CHECK(evidence(sink.alerts[0], "queried_server") == "10.20.0.53");
+  CHECK(evidence_text(sink.alerts[0], "trigger") == "wrong_source");
+  CHECK(evidence_text(sink.alerts[0], "queried_server") == "10.20.0.53");
   CHECK(sink.alerts[0].server == ip("10.20.0.99"));
 }
 
@@ -314,12 +286,12 @@ TEST_CASE("spoofed_response: guessed transaction ids and reflection floods, once
   CHECK(sink.alerts.empty());
   unsolicited(engine, kT0 + 3 * kSec, 5, true);
   REQUIRE(sink.alerts.size() == 1);
-  CHECK(evidence(sink.alerts[0], "trigger") == "txid_mismatch");
-  CHECK(evidence(sink.alerts[0], "responses") == "10");
+  CHECK(evidence_text(sink.alerts[0], "trigger") == "txid_mismatch");
+  CHECK(evidence_text(sink.alerts[0], "responses") == "10");
   unsolicited(engine, kT0 + 4 * kSec, 600, false);
   REQUIRE(sink.alerts.size() == 2);
-  CHECK(evidence(sink.alerts[1], "trigger") == "reflection");
-  CHECK(evidence(sink.alerts[1], "servers") == "2");
+  CHECK(evidence_text(sink.alerts[1], "trigger") == "reflection");
+  CHECK(evidence_text(sink.alerts[1], "servers") == "2");
 }
 
 TEST_CASE("spoofed_response: unsolicited responses on a one-way view do not count", "[detect][spoofed_response]") {

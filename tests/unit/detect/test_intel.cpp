@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "detect_fixture.hpp"
 #include "dns_builder.hpp"
 #include "dnsvigil/detect/engine.hpp"
 #include "dnsvigil/detect/intel.hpp"
@@ -22,17 +23,13 @@
 using namespace dnsvigil;
 using namespace dnsvigil::detect;
 using dnsvigil::test::Wire;
+using namespace dnsvigil::detect_test;
 using Kind = IntelLists::Kind;
 
 namespace {
 
 constexpr Timestamp kT0 = 1'700'000'000 * kNanosPerSecond;
 
-sensor::IpAddr ip(std::string_view text) {
-  const auto a = sensor::IpAddr::parse(text);
-  REQUIRE(a.has_value());
-  return *a;
-}
 
 std::shared_ptr<IntelLists> lists(std::string_view ips, std::string_view domains, std::vector<std::string>* problems = nullptr) {
   auto l = std::make_shared<IntelLists>();
@@ -52,33 +49,16 @@ std::string found(const IntelLists& l, std::string_view what) {
   return i == nullptr ? "" : i->text;
 }
 
-sensor::DomainSplitter& psl() {
-  static sensor::DomainSplitter s;
-  return s;
-}
 
-// A query or response and its event (heap-allocated: the event points into it).
-struct Event {
-  std::vector<std::uint8_t> wire;
-  dnsparse::Message msg;
-  sensor::QueryName qname;
-  sensor::DnsEvent ev;
-};
 
 std::unique_ptr<Event> query(std::string_view name, std::string_view client, std::string_view server, Timestamp ts = kT0,
                              bool response = false) {
-  auto e = std::make_unique<Event>();
   Wire w;
   w.header(7, response ? 0x8180 : 0x0100, 1, 0, 0, 0);
   w.name(name).qtc(dnsparse::rrtype::A);
-  e->wire = w.b;
-  REQUIRE(dnsparse::Message::parse(dnsparse::Bytes{e->wire}, e->msg) == dnsparse::Error::ok);
-  e->qname.set(e->msg, &psl());
+  auto e = parsed(w);
   auto& ev = e->ev;
   ev.ts = ts;
-  ev.msg = &e->msg;
-  ev.qname = &e->qname;
-  ev.size = e->wire.size();
   ev.transport = sensor::Transport::udp;
   ev.src = ip(response ? server : client);
   ev.dst = ip(response ? client : server);

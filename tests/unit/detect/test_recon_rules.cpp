@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "detect_fixture.hpp"
 #include "dns_builder.hpp"
 #include "dnsvigil/detect/engine.hpp"
 #include "dnsvigil/dnsparse/message.hpp"
@@ -20,6 +21,7 @@
 using namespace dnsvigil;
 using namespace dnsvigil::detect;
 using dnsvigil::test::Wire;
+using namespace dnsvigil::detect_test;
 namespace rrtype = dnsvigil::dnsparse::rrtype;
 
 namespace {
@@ -32,33 +34,8 @@ constexpr Timestamp kSec = kNanosPerSecond;
 const std::string kResolver = "10.20.0.53", kResolver2 = "10.20.0.54";
 const std::string kClient = "10.20.1.12", kRogue = "10.20.1.13", kAuth = "10.20.0.10";
 
-sensor::IpAddr ip(std::string_view text) {
-  const auto a = sensor::IpAddr::parse(text);
-  REQUIRE(a.has_value());
-  return *a;
-}
-std::vector<sensor::Prefix> pfxs(std::initializer_list<std::string_view> texts) {
-  std::vector<sensor::Prefix> v;
-  for (const auto t : texts) {
-    const auto p = sensor::Prefix::parse(t);
-    REQUIRE(p.has_value());
-    v.push_back(*p);
-  }
-  return v;
-}
 
-sensor::DomainSplitter& psl() {
-  static sensor::DomainSplitter s;
-  return s;
-}
 
-// One DNS message and its event (the event points into it: heap-allocated, never moved).
-struct Event {
-  std::vector<std::uint8_t> wire;
-  dnsparse::Message msg;
-  sensor::QueryName qname;
-  sensor::DnsEvent ev;
-};
 
 // What a message looks like on the wire and where it travelled.
 struct Msg {
@@ -73,7 +50,6 @@ struct Msg {
 };
 
 std::unique_ptr<Event> make(const Msg& m) {
-  auto e = std::make_unique<Event>();
   Wire w;
   std::uint16_t flags = m.rd ? 0x0100 : 0;
   if (m.response) flags = static_cast<std::uint16_t>(flags | 0x8000 | 0x0080 | m.rcode);  // QR RA rcode
@@ -84,14 +60,9 @@ std::unique_ptr<Event> make(const Msg& m) {
     w.bytes({198, 51, 100, static_cast<std::uint8_t>(10 + i)});
     w.fix_rdlength();
   }
-  e->wire = w.b;
-  REQUIRE(dnsparse::Message::parse(dnsparse::Bytes{e->wire}, e->msg) == dnsparse::Error::ok);
-  e->qname.set(e->msg, &psl());
+  auto e = parsed(w);
   auto& ev = e->ev;
   ev.ts = m.ts;
-  ev.msg = &e->msg;
-  ev.qname = &e->qname;
-  ev.size = e->wire.size();
   ev.transport = sensor::Transport::udp;
   ev.src = ip(m.response ? m.server : m.client);
   ev.dst = ip(m.response ? m.client : m.server);
@@ -116,16 +87,6 @@ struct Sink : AlertSink {
   }
 };
 
-std::string evidence(const Alert& a, std::string_view key) {
-  for (const auto& [k, v] : a.evidence)
-    if (k == key) {
-      if (const auto* s = std::get_if<std::string>(&v)) return *s;
-      if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
-      if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
-      return "?";
-    }
-  return "";
-}
 
 void feed(Engine& engine, const Msg& m) {
   const auto e = make(m);
@@ -174,12 +135,12 @@ TEST_CASE("cache_snooping: 10 distinct RD=0 names to a sanctioned resolver alert
   CHECK(a.severity == Severity::medium);
   CHECK(a.client == ip(kClient));
   CHECK(a.server == ip(kResolver));
-  CHECK(evidence(a, "distinct_names") == "10");
-  CHECK(evidence(a, "threshold") == "10");
-  CHECK(evidence(a, "window_s") == "600");
-  CHECK(evidence(a, "queries") == "10");
-  CHECK(evidence(a, "cache_hits") == "0");
-  CHECK(evidence(a, "resolver") == kResolver);
+  CHECK(evidence_text(a, "distinct_names") == "10");
+  CHECK(evidence_text(a, "threshold") == "10");
+  CHECK(evidence_text(a, "window_s") == "600");
+  CHECK(evidence_text(a, "queries") == "10");
+  CHECK(evidence_text(a, "cache_hits") == "0");
+  CHECK(evidence_text(a, "resolver") == kResolver);
   CHECK(a.first_seen == kT0);
   CHECK(a.last_seen == kT0 + 9 * kSec);
   // Later probes are suppressed (they feed the summary), not new alerts.
@@ -231,8 +192,8 @@ TEST_CASE("cache_snooping: names inside the monitored zones do not count", "[det
   // The tenth name outside them alerts: 10 distinct, not 10 + the monitored ones.
   probes(engine, 1, kT0 + 40 * kSec, kSec, kClient, kResolver, "tenth");
   REQUIRE(sink.alerts.size() == 1);
-  CHECK(evidence(sink.alerts[0], "distinct_names") == "10");
-  CHECK(evidence(sink.alerts[0], "queries") == "10");
+  CHECK(evidence_text(sink.alerts[0], "distinct_names") == "10");
+  CHECK(evidence_text(sink.alerts[0], "queries") == "10");
 }
 
 TEST_CASE("cache_snooping: silent when the sensor watches an authoritative server", "[detect][cache_snooping]") {
@@ -272,7 +233,7 @@ TEST_CASE("cache_snooping: only names inside the window count", "[detect][cache_
     Engine engine(only("cache_snooping"), sink);
     probes(engine, 10, kT0, 60 * kSec);
     REQUIRE(sink.alerts.size() == 1);
-    CHECK(evidence(sink.alerts[0], "distinct_names") == "10");
+    CHECK(evidence_text(sink.alerts[0], "distinct_names") == "10");
     CHECK(sink.alerts[0].last_seen == kT0 + 540 * kSec);
   }
   SECTION("a shorter window from the settings") {
@@ -289,8 +250,8 @@ TEST_CASE("cache_snooping: only names inside the window count", "[detect][cache_
     probes(engine, 9);
     probes(engine, 10, kT0 + 20 * kMinute, kSec, kClient, kResolver, "later");
     REQUIRE(sink.alerts.size() == 1);
-    CHECK(evidence(sink.alerts[0], "distinct_names") == "10");
-    CHECK(evidence(sink.alerts[0], "queries") == "10");
+    CHECK(evidence_text(sink.alerts[0], "distinct_names") == "10");
+    CHECK(evidence_text(sink.alerts[0], "queries") == "10");
     CHECK(sink.alerts[0].first_seen == kT0 + 20 * kMinute);
   }
 }
@@ -325,9 +286,9 @@ TEST_CASE("cache_snooping: cache_hits counts NOERROR RD=0 responses with answers
   const auto alerts = sink.of("cache_snooping");
   REQUIRE(alerts.size() == 2);
   CHECK(alerts[0].client == ip(kClient));
-  CHECK(evidence(alerts[0], "cache_hits") == "4");
+  CHECK(evidence_text(alerts[0], "cache_hits") == "4");
   CHECK(alerts[1].client == ip("10.20.1.30"));
-  CHECK(evidence(alerts[1], "cache_hits") == "0");
+  CHECK(evidence_text(alerts[1], "cache_hits") == "0");
 }
 
 // ---- resolver_switch ----------------------------------------------------------------------
@@ -364,13 +325,13 @@ TEST_CASE("resolver_switch: an established client switching to an internal serve
   CHECK(a.severity == Severity::medium);
   CHECK(a.client == ip(kClient));
   CHECK(a.server == ip(kRogue));
-  CHECK(evidence(a, "switched_from") == kResolver);
-  CHECK(evidence(a, "sanctioned_queries") == "10");
-  CHECK(evidence(a, "queries") == "2");
-  CHECK(evidence(a, "port") == "53");
-  CHECK(evidence(a, "internal_server") == "true");
-  CHECK_FALSE(evidence(a, "sanctioned_first_seen").empty());
-  CHECK_FALSE(evidence(a, "last_sanctioned_use").empty());
+  CHECK(evidence_text(a, "switched_from") == kResolver);
+  CHECK(evidence_text(a, "sanctioned_queries") == "10");
+  CHECK(evidence_text(a, "queries") == "2");
+  CHECK(evidence_text(a, "port") == "53");
+  CHECK(evidence_text(a, "internal_server") == "true");
+  CHECK_FALSE(evidence_text(a, "sanctioned_first_seen").empty());
+  CHECK_FALSE(evidence_text(a, "last_sanctioned_use").empty());
   CHECK(a.first_seen == kT0 + 100 * kSec);
   CHECK(a.last_seen == kT0 + 101 * kSec);
 }
@@ -382,8 +343,8 @@ TEST_CASE("resolver_switch: switched_from names the sanctioned resolver used las
   queries(engine, 1, kT0 + 70 * kSec, kSec, kResolver2);
   queries(engine, 2, kT0 + 100 * kSec, kSec, kRogue);
   REQUIRE(sink.alerts.size() == 1);
-  CHECK(evidence(sink.alerts[0], "switched_from") == kResolver2);
-  CHECK(evidence(sink.alerts[0], "sanctioned_queries") == "11");
+  CHECK(evidence_text(sink.alerts[0], "switched_from") == kResolver2);
+  CHECK(evidence_text(sink.alerts[0], "sanctioned_queries") == "11");
 }
 
 TEST_CASE("resolver_switch: no established history, no alert", "[detect][resolver_switch]") {
@@ -437,7 +398,7 @@ TEST_CASE("resolver_switch: a switch to a public server is left to rogue_resolve
     CHECK(sink.of("resolver_switch").empty());
     const auto rogue = sink.of("rogue_resolver");
     REQUIRE_FALSE(rogue.empty());
-    CHECK(evidence(rogue[0], "switched_from") == kResolver);
+    CHECK(evidence_text(rogue[0], "switched_from") == kResolver);
     // An internal server is not rogue_resolver's (private_servers off): resolver_switch reports it.
     queries(engine, 2, kT0 + 200 * kSec, kSec, kRogue);
     const auto sw = sink.of("resolver_switch");
@@ -451,8 +412,8 @@ TEST_CASE("resolver_switch: a switch to a public server is left to rogue_resolve
     queries(engine, 5, kT0 + 100 * kSec, kSec, "9.9.9.9");
     REQUIRE(sink.alerts.size() == 1);
     CHECK(sink.alerts[0].server == ip("9.9.9.9"));
-    CHECK(evidence(sink.alerts[0], "switched_from") == kResolver);
-    CHECK(evidence(sink.alerts[0], "internal_server") == "false");
+    CHECK(evidence_text(sink.alerts[0], "switched_from") == kResolver);
+    CHECK(evidence_text(sink.alerts[0], "internal_server") == "false");
   }
   SECTION("rogue_resolver with private_servers: it reports internal servers too") {
     Sink sink;
