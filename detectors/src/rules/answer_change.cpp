@@ -136,13 +136,7 @@ class AnswerChange final : public Detector {
     pending_.clear();
   }
 
-  DetectorStats stats() const override {
-    DetectorStats st;
-    st.rule = kInfo.name;
-    table_stats(st, states_, evicted_);
-    st.triggers = triggers_;
-    return st;
-  }
+  DetectorStats stats() const override { return one_table_stats(kInfo, states_, evicted_, triggers_); }
 
  private:
   struct Zone {

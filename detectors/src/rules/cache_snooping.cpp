@@ -118,13 +118,7 @@ class CacheSnooping final : public Detector {
     ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(client)));
   }
 
-  DetectorStats stats() const override {
-    DetectorStats st;
-    st.rule = kInfo.name;
-    table_stats(st, clients_, evicted_);
-    st.triggers = triggers_;
-    return st;
-  }
+  DetectorStats stats() const override { return one_table_stats(kInfo, clients_, evicted_, triggers_); }
 
  private:
   CacheSnoopingSettings s_;

@@ -146,4 +146,14 @@ void table_stats(DetectorStats& s, const Table& t, std::uint64_t evictions) {
   s.reserved_bytes += t.reserved_bytes();
 }
 
+/// DetectorStats of a rule whose state is one table.
+template <class Table>
+DetectorStats one_table_stats(const RuleInfo& r, const Table& t, std::uint64_t evictions, std::uint64_t triggers) {
+  DetectorStats s;
+  s.rule = r.name;
+  s.triggers = triggers;
+  table_stats(s, t, evictions);
+  return s;
+}
+
 }  // namespace dnsvigil::detect::rules

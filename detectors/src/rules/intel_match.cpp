@@ -71,13 +71,7 @@ class IntelMatch final : public Detector {
     if (const Indicator* i = lists_->find(f.src)) flow_hit(f, ctx, *i, Kind::client);
   }
 
-  DetectorStats stats() const override {
-    DetectorStats st;
-    st.rule = kInfo.name;
-    table_stats(st, pairs_, evicted_);
-    st.triggers = triggers_;
-    return st;
-  }
+  DetectorStats stats() const override { return one_table_stats(kInfo, pairs_, evicted_, triggers_); }
 
  private:
   State& state(const IpAddr& client, const Indicator& i, Kind kind, Timestamp ts) {

@@ -74,13 +74,7 @@ class ResolverSwitch final : public Detector {
     check(f.ts, f.src, f.dst, f.dport, f.transport, nullptr, ctx);
   }
 
-  DetectorStats stats() const override {
-    DetectorStats st;
-    st.rule = kInfo.name;
-    table_stats(st, clients_, evicted_);
-    st.triggers = triggers_;
-    return st;
-  }
+  DetectorStats stats() const override { return one_table_stats(kInfo, clients_, evicted_, triggers_); }
 
  private:
   // True when rogue_resolver reports queries from an internal client to `server` (mirrors its

@@ -56,13 +56,7 @@ class RogueResolver final : public Detector {
     check(f.ts, f.src, f.dst, f.sport, f.dport, f.transport, nullptr, ctx);
   }
 
-  DetectorStats stats() const override {
-    DetectorStats st;
-    st.rule = kInfo.name;
-    table_stats(st, clients_, evicted_);
-    st.triggers = triggers_;
-    return st;
-  }
+  DetectorStats stats() const override { return one_table_stats(kInfo, clients_, evicted_, triggers_); }
 
  private:
   bool sanctioned(const IpAddr& server, const Context& ctx) const noexcept {

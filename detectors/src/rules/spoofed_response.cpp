@@ -76,13 +76,7 @@ class SpoofedResponse final : public Detector {
     matched_now_ = false;
   }
 
-  DetectorStats stats() const override {
-    DetectorStats st;
-    st.rule = kInfo.name;
-    table_stats(st, clients_, evicted_);
-    st.triggers = triggers_;
-    return st;
-  }
+  DetectorStats stats() const override { return one_table_stats(kInfo, clients_, evicted_, triggers_); }
 
  private:
   Alert make(const sensor::DnsEvent& ev, Trigger t, Severity sev) {
