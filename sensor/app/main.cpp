@@ -162,6 +162,7 @@ class Service {
           if (app::signals().stop.load()) break;
           throw;
         }
+        run_->wake_workers();
         if (n < 0) break;
         prog.update(src->name(), run_->counters());
         service_duties({});
@@ -189,6 +190,7 @@ class Service {
         while (sources[i]->dispatch(*run_, 4096) > 0) {
         }
       }
+      run_->wake_workers();
       service_duties(sources);
     }
     spdlog::info("stopping: {}", run_->stats_line(std::chrono::duration<double>(Clock::now() - start_).count()));

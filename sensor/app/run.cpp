@@ -1,5 +1,6 @@
 #include "run.hpp"
 
+#include <pthread.h>
 #include <xxhash.h>
 
 #include "dnsvigil/detect/intel.hpp"
@@ -203,7 +204,9 @@ Run::Run(const config::Settings& s, output::Observer obs, std::vector<std::uniqu
     auto w = std::make_unique<Worker>();
     Shard* shard = shards_[i].get();
     Worker* self = w.get();
-    w->thread = std::thread([shard, self] {
+    w->thread = std::thread([shard, self, i] {
+      // "dnsvigil-w1" and so on in top -H, ps -L and perf.
+      pthread_setname_np(pthread_self(), ("dnsvigil-w" + std::to_string(i)).c_str());
       std::vector<std::uint8_t> scratch(kMaxRecord);
       // The last record a worker gets is kStop: everything queued before it is handled first.
       for (bool stop = false; !stop;) {
@@ -242,7 +245,10 @@ Run::~Run() { stop_workers(); }
 void Run::stop_workers() {
   // Called on the dispatcher thread, the rings' only producer.
   for (std::size_t i = 0; i < workers_.size(); ++i)
-    if (workers_[i]->thread.joinable()) push(i, kStop, 0, {}, {});
+    if (workers_[i]->thread.joinable()) {
+      push(i, kStop, 0, {}, {});
+      workers_[i]->ring->wake();
+    }
   for (auto& w : workers_)
     if (w->thread.joinable()) w->thread.join();
 }
@@ -254,6 +260,10 @@ void Run::push(std::size_t shard, std::uint16_t kind, sensor::Timestamp ts, dnsp
   std::memcpy(head, &h, sizeof h);
   if (!head_extra.empty()) std::memcpy(head + sizeof h, head_extra.data(), head_extra.size());
   workers_[shard]->ring->push({head, sizeof h + head_extra.size()}, body);
+}
+
+void Run::wake_workers() {
+  for (auto& w : workers_) w->ring->wake();
 }
 
 void Run::on_frame(sensor::Timestamp ts, dnsparse::Bytes frame, std::uint32_t /*wire_len*/) {

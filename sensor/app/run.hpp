@@ -66,6 +66,9 @@ class Shard final : public sensor::EventSink {
   ~Shard() override;
 
   void on_event(const sensor::DnsEvent& ev) override;
+  void prefetch(const sensor::DnsEvent& ev) noexcept override {
+    if (engine_) engine_->prefetch(ev);
+  }
   void on_unanswered(const sensor::UnansweredQuery& q) override;
   void on_flow(const sensor::FlowEvent& f) override;
   void on_tick(sensor::Timestamp now) override;
@@ -110,6 +113,8 @@ class Run final : public capture::FrameHandler {
   /// Applies a new configuration: rules and outputs are rebuilt (rule state starts afresh);
   /// capture and reassembly settings need a restart and are reported in `notes`.
   void reload(const config::Settings& s, std::vector<std::string>& notes);
+  /// End of a capture batch: workers that sleep get what was queued for them.
+  void wake_workers();
   /// Reopens output files (logrotate).
   void reopen();
   /// End of input: stops the workers, drains TCP streams and transactions, ends suppression

@@ -1,7 +1,8 @@
 // A single-producer single-consumer ring of variable-size records, for handing packets from the
 // capture thread to a worker without locks. The producer blocks (waits) when the ring is full:
 // offline replays lose nothing, and live capture pushes back into the kernel ring, whose drops
-// pcap_stats reports.
+// pcap_stats reports. A consumer that has emptied the ring sleeps until an eighth of it is full
+// or the producer calls wake() (end of a capture batch), so records travel in batches.
 #pragma once
 
 #include <atomic>
@@ -30,6 +31,7 @@ class SpscRing {
   SpscRing& operator=(const SpscRing&) = delete;
 
   /// Appends one record made of `head` then `body` (waits while the ring is full). Producer only.
+  /// A record must fit in the ring (4 octets of length, rounded up to 8, included).
   void push(std::span<const std::uint8_t> head, std::span<const std::uint8_t> body) noexcept {
     const std::size_t len = head.size() + body.size();
     const std::size_t need = (sizeof(std::uint32_t) + len + 7) & ~std::size_t{7};
@@ -37,15 +39,28 @@ class SpscRing {
     for (;;) {
       const std::uint64_t head_pos = head_.load(std::memory_order_acquire);
       if (tail + need - head_pos <= mask_ + 1) break;
-      // Full: the consumer is behind. Wait for it to free space.
-      head_.wait(head_pos, std::memory_order_acquire);
+      // Full: the consumer is behind. Wait for it to free space (first waking it, in case it
+      // sleeps waiting for a batch that this record cannot join).
+      wake();
+      producer_sleeps_.store(true);
+      if (head_.load() == head_pos) head_.wait(head_pos, std::memory_order_acquire);
+      producer_sleeps_.store(false, std::memory_order_relaxed);
     }
     const auto l32 = static_cast<std::uint32_t>(len);
     copy_in(tail, {reinterpret_cast<const std::uint8_t*>(&l32), sizeof l32});
     copy_in(tail + sizeof l32, head);
     copy_in(tail + sizeof l32 + head.size(), body);
-    tail_.store(tail + need, std::memory_order_release);
-    tail_.notify_one();
+    tail_.store(tail + need);
+    // A sleeping consumer is woken once a batch is waiting (or by wake()), not for every record.
+    if (consumer_sleeps_.load() && tail + need - head_.load(std::memory_order_relaxed) >= (mask_ + 1) / 8)
+      tail_.notify_one();
+  }
+
+  /// Wakes a sleeping consumer if anything is waiting for it: at the end of a capture batch, and
+  /// after a record that must not wait for the batch to fill. Producer only.
+  void wake() noexcept {
+    if (consumer_sleeps_.load() && tail_.load(std::memory_order_relaxed) != head_.load(std::memory_order_relaxed))
+      tail_.notify_one();
   }
 
   /// Calls f(std::span<const std::uint8_t> record) for every record available, then frees
@@ -70,28 +85,33 @@ class SpscRing {
       head += (sizeof len + len + 7) & ~std::size_t{7};
       ++n;
       // Free space in steps so a waiting producer resumes without waiting for the whole batch.
-      if ((n & 63) == 0) release(head);
+      if ((n & 63) == 0) release(head, false);
     }
-    release(head);
+    release(head, true);
     return n;
   }
 
   /// Waits until a record is available. Consumer only. (A producer that wants the consumer to
   /// stop pushes a record saying so: atomic waits wake only on a change of value.)
-  void wait() const noexcept {
+  void wait() noexcept {
     const std::uint64_t seen = head_.load(std::memory_order_relaxed);
     for (int spin = 0; spin < 64; ++spin)
       if (tail_.load(std::memory_order_acquire) != seen) return;
-    tail_.wait(seen, std::memory_order_acquire);
+    consumer_sleeps_.store(true);
+    if (tail_.load() == seen) tail_.wait(seen, std::memory_order_acquire);
+    consumer_sleeps_.store(false, std::memory_order_relaxed);
   }
   [[nodiscard]] bool empty() const noexcept {
     return tail_.load(std::memory_order_acquire) == head_.load(std::memory_order_acquire);
   }
 
  private:
-  void release(std::uint64_t head) noexcept {
-    head_.store(head, std::memory_order_release);
-    head_.notify_one();
+  // A sleeping producer is woken once a quarter of the ring is free, or when the consumer has
+  // emptied it (`last`).
+  void release(std::uint64_t head, bool last) noexcept {
+    head_.store(head);
+    if (producer_sleeps_.load() && (last || tail_.load(std::memory_order_relaxed) - head <= (mask_ + 1) / 4 * 3))
+      head_.notify_one();
   }
   void copy_in(std::uint64_t pos, std::span<const std::uint8_t> src) noexcept {
     const std::size_t at = pos & mask_;
@@ -110,6 +130,12 @@ class SpscRing {
   std::size_t mask_ = 0;
   alignas(64) std::atomic<std::uint64_t> head_{0};
   alignas(64) std::atomic<std::uint64_t> tail_{0};
+  // A side about to sleep says so first, and the other side wakes it only when there is enough
+  // work (a notify is a futex system call, too dear for each record). Flags and positions are
+  // sequentially consistent around a sleep: either the sleeper sees the new position, or the
+  // other side sees the flag (and a notify before the wait makes the wait return).
+  alignas(64) std::atomic<bool> consumer_sleeps_{false};
+  alignas(64) std::atomic<bool> producer_sleeps_{false};
 };
 
 }  // namespace dnsvigil::sensor
