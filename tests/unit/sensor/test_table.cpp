@@ -24,6 +24,12 @@ struct ClusterHash {
   std::uint64_t operator()(const std::uint32_t& k) const noexcept { return 28 + k % 7; }
 };
 
+// Every key has the same home slot and the same low 32 bits (the tag the index keeps), but a
+// different full hash: probes pass the tag test and must still tell the keys apart.
+struct TagCollisionHash {
+  std::uint64_t operator()(const std::uint32_t& k) const noexcept { return (std::uint64_t{k} + 1) << 32 | 9; }
+};
+
 // Every key hashes to the same slot: the worst case for linear probing.
 struct ConstantHash {
   std::uint64_t operator()(const std::uint32_t&) const noexcept { return 5; }
@@ -156,14 +162,14 @@ TEST_CASE("LruTable: drain() hands over every entry oldest first and leaves the 
 
 TEST_CASE("LruTable: capacity and reserved_bytes", "[table]") {
   // Slot = Entry{key 4, value 4, last_seen 8} + hash 8 + prev/next 4+4 = 32 octets; the index
-  // has the next power of two >= 2 * capacity slots of 4 octets.
+  // has the next power of two >= 2 * capacity entries of 8 octets (hash tag + slot).
   Table t8(8);
-  CHECK(t8.reserved_bytes() == 8 * 32 + 16 * 4);
+  CHECK(t8.reserved_bytes() == 8 * 32 + 16 * 8);
   Table t5(5);
-  CHECK(t5.reserved_bytes() == 5 * 32 + 16 * 4);
+  CHECK(t5.reserved_bytes() == 5 * 32 + 16 * 8);
   Table t0(0);  // at least one entry
   CHECK(t0.capacity() == 1);
-  CHECK(t0.reserved_bytes() == 1 * 32 + 2 * 4);
+  CHECK(t0.reserved_bytes() == 1 * 32 + 2 * 8);
   int evictions = 0;
   t0.emplace(1, 1, [&](auto&) { ++evictions; });
   t0.emplace(2, 2, [&](auto&) { ++evictions; });
@@ -172,7 +178,7 @@ TEST_CASE("LruTable: capacity and reserved_bytes", "[table]") {
   CHECK(t0.find(2) != nullptr);
   // A large table reserves but does not touch its memory (calloc): just check the bound.
   Table big(100000);
-  CHECK(big.reserved_bytes() == 100000 * 32 + 262144 * 4);
+  CHECK(big.reserved_bytes() == 100000 * 32 + 262144 * 8);
 }
 
 namespace {
@@ -206,6 +212,7 @@ void random_against_model(std::uint32_t seed, std::size_t capacity, std::uint32_
     const std::uint32_t k = rnd() % key_space;
     const unsigned op = rnd() % 10;
     INFO("seed " << seed << " step " << step << " op " << op << " key " << k);
+    t.prefetch(k, (step & 1) != 0);  // both stages touch only the table's own memory (ASan)
     if (op < 5) {  // emplace
       const bool present = value.count(k) != 0;
       const std::uint32_t expect_victim = lru.empty() ? 0 : lru.back();
@@ -292,4 +299,5 @@ TEST_CASE("LruTable: backward-shift deletion across the index wrap keeps every k
 
 TEST_CASE("LruTable: one long probe chain (every key on one home slot)", "[table]") {
   random_against_model<ConstantHash>(2024, 16, 40, 2000);
+  random_against_model<TagCollisionHash>(11, 16, 40, 2000);
 }

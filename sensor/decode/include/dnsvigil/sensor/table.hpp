@@ -46,7 +46,7 @@ class LruTable {
     while (n < capacity_ * 2) n <<= 1;
     mask_ = n - 1;
     slots_ = static_cast<Slot*>(std::calloc(capacity_, sizeof(Slot)));
-    index_ = static_cast<std::uint32_t*>(std::calloc(n, sizeof(std::uint32_t)));
+    index_ = static_cast<std::uint64_t*>(std::calloc(n, sizeof(std::uint64_t)));
     if (slots_ == nullptr || index_ == nullptr) {
       std::free(slots_);
       std::free(index_);
@@ -64,7 +64,19 @@ class LruTable {
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   /// Bytes reserved (an upper bound on what the table can make resident).
   [[nodiscard]] std::size_t reserved_bytes() const noexcept {
-    return capacity_ * sizeof(Slot) + (mask_ + 1) * sizeof(std::uint32_t);
+    return capacity_ * sizeof(Slot) + (mask_ + 1) * sizeof(std::uint64_t);
+  }
+
+  /// Starts loading the index line where `k` would be, or with `slot` (some time later, when
+  /// that line has arrived) the entry it names first: a lookup soon after finds both in cache.
+  void prefetch(const Key& k, bool slot = false) const noexcept {
+    const std::uint64_t h = Hash{}(k);
+    const std::uint64_t* at = &index_[h & mask_];
+    if (!slot) {
+      __builtin_prefetch(at);
+    } else if (*at != 0 && static_cast<std::uint32_t>(*at >> 32) == static_cast<std::uint32_t>(h)) {
+      __builtin_prefetch(&slots_[slot_in(*at)]);
+    }
   }
 
   /// The entry for `k`, or nullptr. Does not change LRU order.
@@ -180,31 +192,43 @@ class LruTable {
     return static_cast<std::uint32_t>(reinterpret_cast<const Slot*>(e) - slots_);
   }
 
-  // index_ holds slot + 1; 0 is empty (so calloc gives an empty index).
+  // An index entry holds the low 32 bits of the key's hash (high half) and slot + 1 (low half);
+  // 0 is empty, so calloc gives an empty index. With the hash at hand, probing past other keys
+  // and shifting entries back on erase never read their slots (each a likely cache miss).
+  static std::uint64_t index_entry(std::uint32_t s, std::uint64_t h) noexcept {
+    return (h << 32) | (std::uint64_t{s} + 1);
+  }
+  static std::uint32_t slot_in(std::uint64_t v) noexcept { return static_cast<std::uint32_t>(v) - 1; }
+  // The home position of an entry; mask_ < 2^32, so the low 32 bits of the hash decide it.
+  std::size_t home_of(std::uint64_t v) const noexcept { return (v >> 32) & mask_; }
+
   std::uint32_t lookup(const Key& k, std::uint64_t h) const noexcept {
+    const auto tag = static_cast<std::uint32_t>(h);
     for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const std::uint32_t v = index_[i];
+      const std::uint64_t v = index_[i];
       if (v == 0) return kNone;
-      const Slot& sl = slots_[v - 1];
-      if (sl.hash == h && same_key(sl.e.key, k)) return v - 1;
+      if (static_cast<std::uint32_t>(v >> 32) != tag) continue;
+      const Slot& sl = slots_[slot_in(v)];
+      if (sl.hash == h && same_key(sl.e.key, k)) return slot_in(v);
     }
   }
 
   void insert_index(std::uint32_t s, std::uint64_t h) noexcept {
     std::size_t i = h & mask_;
     while (index_[i] != 0) i = (i + 1) & mask_;
-    index_[i] = s + 1;
+    index_[i] = index_entry(s, h);
   }
 
   // Linear probing with backward-shift deletion: no tombstones, so lookups never degrade.
   void erase_index(std::uint32_t s) noexcept {
+    const std::uint64_t mine = index_entry(s, slots_[s].hash);
     std::size_t i = slots_[s].hash & mask_;
-    while (index_[i] != s + 1) i = (i + 1) & mask_;
+    while (index_[i] != mine) i = (i + 1) & mask_;
     for (std::size_t j = i;;) {
       j = (j + 1) & mask_;
-      const std::uint32_t v = index_[j];
+      const std::uint64_t v = index_[j];
       if (v == 0) break;
-      const std::size_t home = slots_[v - 1].hash & mask_;
+      const std::size_t home = home_of(v);
       // Move v back to the hole at i unless its home lies cyclically within (i, j].
       const bool stays = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
       if (!stays) {
@@ -246,7 +270,7 @@ class LruTable {
   std::size_t capacity_;
   std::size_t mask_ = 0;
   Slot* slots_ = nullptr;
-  std::uint32_t* index_ = nullptr;
+  std::uint64_t* index_ = nullptr;
   std::size_t size_ = 0;
   std::size_t fresh_ = 0;  // slots below this have been used at least once
   std::uint32_t head_ = kNone, tail_ = kNone, free_ = kNone;
