@@ -11,10 +11,15 @@ Engine::~Engine() = default;
 
 void Engine::on_event(const sensor::DnsEvent& ev) {
   if (ev.ts > now_) now_ = ev.ts;
+  for (const auto& d : detectors_) d->prefetch(ev, true);
   policy_.observe(ev);
   if (policy_.allow().allows(ev)) return;
   Context ctx{policy_, *this, ev.ts, settings_.samples, policy_.resolver(ev.client())};
   for (auto& d : detectors_) d->on_event(ev, ctx);
+}
+
+void Engine::prefetch(const sensor::DnsEvent& ev) noexcept {
+  for (const auto& d : detectors_) d->prefetch(ev, false);
 }
 
 void Engine::on_unanswered(const sensor::UnansweredQuery& q) {

@@ -172,6 +172,10 @@ class Beaconing final : public Detector {
 
   const RuleInfo& info() const noexcept override { return kInfo; }
 
+  void prefetch(const sensor::DnsEvent& ev, bool slots) const noexcept override {
+    if (!ev.is_response()) domains_.prefetch({ev.qname->domain_hash()}, slots);
+  }
+
   void on_event(const sensor::DnsEvent& ev, Context& ctx) override {
     if (ev.is_response() || ev.qname->empty() || allow_.allows(ev)) return;
     // A resolver's refreshes of cached names are periodic by nature (TTL-driven).

@@ -98,6 +98,12 @@ class Enumeration final : public Detector {
 
   const RuleInfo& info() const noexcept override { return kInfo; }
 
+  void prefetch(const sensor::DnsEvent& ev, bool slots) const noexcept override {
+    const Key k{ev.client(), ev.qname->domain_hash()};
+    keys_.prefetch(k, slots);
+    candidates_.prefetch(k, slots);
+  }
+
   void on_event(const sensor::DnsEvent& ev, Context& ctx) override {
     if (ev.qname->empty() || allow_.allows(ev)) return;
     const IpAddr& client = ev.client();

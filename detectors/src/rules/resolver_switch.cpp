@@ -62,6 +62,10 @@ class ResolverSwitch final : public Detector {
 
   const RuleInfo& info() const noexcept override { return kInfo; }
 
+  void prefetch(const sensor::DnsEvent& ev, bool slots) const noexcept override {
+    if (!ev.is_response()) clients_.prefetch({ev.src}, slots);
+  }
+
   void on_event(const sensor::DnsEvent& ev, Context& ctx) override {
     if (ev.is_response() || !ports_[ev.dport] || ev.msg->header().opcode() != 0) return;
     if (allow_.allows(ev)) return;

@@ -42,6 +42,10 @@ class RogueResolver final : public Detector {
 
   const RuleInfo& info() const noexcept override { return kInfo; }
 
+  void prefetch(const sensor::DnsEvent& ev, bool slots) const noexcept override {
+    if (!ev.is_response()) clients_.prefetch({ev.src}, slots);
+  }
+
   void on_event(const sensor::DnsEvent& ev, Context& ctx) override {
     if (ev.is_response() || !ports_[ev.dport] || allow_.allows(ev)) return;
     // Without a configured resolver list, RD=0 queries are iterative resolution by a resolver

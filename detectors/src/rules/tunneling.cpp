@@ -122,6 +122,10 @@ class Tunneling final : public Detector {
 
   const RuleInfo& info() const noexcept override { return kInfo; }
 
+  void prefetch(const sensor::DnsEvent& ev, bool slots) const noexcept override {
+    if (!ev.is_response()) keys_.prefetch({ev.src, ev.qname->domain_hash()}, slots);
+  }
+
   void on_event(const sensor::DnsEvent& ev, Context& ctx) override {
     if (ev.is_response() || ev.qname->empty() || allow_.allows(ev)) return;
     const sensor::QueryName& q = *ev.qname;

@@ -123,6 +123,9 @@ class ZoneTransfer final : public Detector {
   }
 
   void on_response(const sensor::DnsEvent& ev, Context& ctx) {
+    // Messages of a transfer carry its AXFR/IXFR question or none (RFC 5936 §2.2): any other
+    // response needs no lookup.
+    if (ev.msg->has_question() && ev.msg->question().type != AXFR && ev.msg->question().type != IXFR) return;
     const XferKey k = key_of(ev);
     auto* e = xfers_.find(k);
     if (e == nullptr) {

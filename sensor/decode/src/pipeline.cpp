@@ -89,6 +89,9 @@ void Pipeline::on_transport(Packet& pkt, Timestamp ts) noexcept {
 void Pipeline::on_tcp_message(Bytes msg, const Packet& pkt, Timestamp ts) { on_dns(msg, pkt, ts, Transport::tcp); }
 
 void Pipeline::on_dns(Bytes wire, const Packet& pkt, Timestamp ts, Transport transport) noexcept {
+  // The transaction table's index lines load while the message is parsed (ID and QR read raw).
+  if (wire.size() >= 3)
+    tx_.prefetch(pkt, static_cast<std::uint16_t>(wire[0] << 8 | wire[1]), (wire[2] & 0x80) != 0, transport, false);
   const dnsparse::Error err = dnsparse::Message::parse(wire, msg_);
   if (err != dnsparse::Error::ok) {
     c_.add(Counter::dns_parse_errors);
@@ -113,6 +116,10 @@ void Pipeline::on_dns(Bytes wire, const Packet& pkt, Timestamp ts, Transport tra
   ev.msg = &msg_;
   ev.qname = &qname_;
   ev.size = wire.size();
+  // Table lines are fetched in two rounds (index, then entry) spread over the work below, so
+  // the cache misses of the transaction table and of every rule overlap.
+  sink_.prefetch(ev);
+  tx_.prefetch(pkt, msg_.header().id, msg_.header().qr(), transport, true);
   if (msg_.header().qr()) {
     c_.add(Counter::dns_responses);
     const TransactionTable::Match m = tx_.on_response(ev);

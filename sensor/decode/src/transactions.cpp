@@ -60,6 +60,24 @@ std::size_t TransactionTable::pending() const noexcept { return table_->size(); 
 
 std::size_t TransactionTable::answered() const noexcept { return answered_->size(); }
 
+void TransactionTable::prefetch(const Packet& pkt, std::uint16_t id, bool response, Transport transport,
+                                bool slots) const noexcept {
+  const IpAddr& client = response ? pkt.dst : pkt.src;
+  const std::uint16_t client_port = response ? pkt.dport : pkt.sport;
+  const std::uint16_t server_port = response ? pkt.sport : pkt.dport;
+  table_->prefetch({client, client_port, server_port, id, static_cast<std::uint8_t>(transport), 0}, slots);
+  if (!response) {
+    Key k{};
+    k.client = client;
+    k.server = pkt.dst;
+    k.client_port = client_port;
+    k.server_port = server_port;
+    k.id = id;
+    k.transport = static_cast<std::uint8_t>(transport);
+    answered_->prefetch(k, slots);
+  }
+}
+
 void TransactionTable::on_query(const DnsEvent& q) noexcept {
   if (!q.msg->has_question()) return;
   Key k{};

@@ -49,6 +49,10 @@ class Detector {
   virtual ~Detector() = default;
   [[nodiscard]] virtual const RuleInfo& info() const noexcept = 0;
   virtual void on_event(const sensor::DnsEvent& ev, Context& ctx) = 0;
+  /// Called twice for every event before any rule's on_event: starts loading the table index
+  /// lines on_event will look up, then (`slots`) the entries they name, so that the rules' cache
+  /// misses overlap instead of adding up (LruTable::prefetch).
+  virtual void prefetch(const sensor::DnsEvent& /*ev*/, bool /*slots*/) const noexcept {}
   virtual void on_unanswered(const sensor::UnansweredQuery& /*q*/, Context& /*ctx*/) {}
   virtual void on_flow(const sensor::FlowEvent& /*f*/, Context& /*ctx*/) {}
   /// Packet time advanced (about once a second of packet time).

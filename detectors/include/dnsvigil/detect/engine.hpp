@@ -22,6 +22,7 @@ class Engine final : public sensor::EventSink, private Raiser {
   ~Engine() override;
 
   void on_event(const sensor::DnsEvent& ev) override;
+  void prefetch(const sensor::DnsEvent& ev) noexcept override;
   void on_unanswered(const sensor::UnansweredQuery& q) override;
   void on_flow(const sensor::FlowEvent& f) override;
   void on_tick(sensor::Timestamp now) override;

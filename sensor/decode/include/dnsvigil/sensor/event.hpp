@@ -74,6 +74,9 @@ class EventSink {
  public:
   virtual ~EventSink() = default;
   virtual void on_event(const DnsEvent& ev) = 0;
+  /// `ev` comes next (its transaction fields not yet set): a sink may start loading the state it
+  /// will need, to overlap the memory latency with the transaction table's work.
+  virtual void prefetch(const DnsEvent& /*ev*/) noexcept {}
   virtual void on_unanswered(const UnansweredQuery& /*q*/) {}
   virtual void on_flow(const FlowEvent& /*f*/) {}
   /// Packet time advanced to `now` (at most once per second of packet time, and at the end).

@@ -6,6 +6,7 @@
 
 #include "dnsvigil/sensor/addr.hpp"
 #include "dnsvigil/sensor/counters.hpp"
+#include "dnsvigil/sensor/decode.hpp"
 #include "dnsvigil/sensor/event.hpp"
 #include "dnsvigil/sensor/table.hpp"
 
@@ -49,6 +50,9 @@ class TransactionTable {
 
   /// Records a query event.
   void on_query(const DnsEvent& q) noexcept;
+  /// Starts loading the index lines a message will need, then (`slots`, some time later) the
+  /// entries they name: the work done in between overlaps the memory latency.
+  void prefetch(const Packet& pkt, std::uint16_t id, bool response, Transport transport, bool slots) const noexcept;
   /// Looks up the query a response answers.
   [[nodiscard]] Match on_response(const DnsEvent& r) noexcept;
   /// Gives up queries older than `now - timeout`, reporting unanswered ones to `sink`.
