@@ -173,7 +173,10 @@ class Beaconing final : public Detector {
   const RuleInfo& info() const noexcept override { return kInfo; }
 
   void prefetch(const sensor::DnsEvent& ev, bool slots) const noexcept override {
-    if (!ev.is_response()) domains_.prefetch({ev.qname->domain_hash()}, slots);
+    if (ev.is_response()) return;
+    domains_.prefetch({ev.qname->domain_hash()}, slots);
+    keys_.prefetch({ev.src, ev.qname->domain_hash(), 0, {}}, slots);
+    keys_.prefetch({ev.src, ev.qname->hash(), 1, {}}, slots);
   }
 
   void on_event(const sensor::DnsEvent& ev, Context& ctx) override {

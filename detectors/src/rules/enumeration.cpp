@@ -102,6 +102,7 @@ class Enumeration final : public Detector {
     const Key k{ev.client(), ev.qname->domain_hash()};
     keys_.prefetch(k, slots);
     candidates_.prefetch(k, slots);
+    if (ev.is_response()) nx_.prefetch({k.client}, slots);
   }
 
   void on_event(const sensor::DnsEvent& ev, Context& ctx) override {
