@@ -14,7 +14,9 @@
 #                                                           [DNSVIGIL_BUILD_DIR]
 #   --peer-max N        run tshark/dnscap only on sizes <= N, extrapolate above [BENCH_PEER_MAX, 1000000]
 #   --repeat K          run each measurement K times, keep the fastest [BENCH_REPEAT, default 1]
-#   --workers N         pass -j N to dnsvigil (skipped, with a note, while dnsvigil has no -j)
+#   --workers N         pass -j N to dnsvigil in the main runs, and use N in the worker section
+#                       (default there: the number of cores)
+#   --no-scaling        skip the worker section (1 worker, 1 worker pinned to each core, N workers)
 #   --no-peers          dnsvigil and the floor only
 #   --no-floods         skip the flood section
 #   --no-install        never apt-get install missing peers
@@ -32,6 +34,7 @@ repeat=${BENCH_REPEAT:-1}
 workers=""
 peers=1
 floods=1
+scaling=1
 install=1
 flood_base=1000000
 flood_count=""   # empty: dnsgen's defaults (2 M water-torture queries, 1 M SYNs, 1 M fragments)
@@ -48,6 +51,7 @@ while (($#)); do
     --workers) workers=$2; shift ;;
     --no-peers) peers=0 ;;
     --no-floods) floods=0 ;;
+    --no-scaling) scaling=0 ;;
     --no-install) install=0 ;;
     -h | --help) usage 0 ;;
     *) echo "run.sh: unknown option '$1'" >&2; usage 2 ;;
@@ -211,7 +215,7 @@ say "Main runs: wall and CPU (user+system) seconds, packets per wall second and 
 say "RSS (MiB), and CPU time as a multiple of the libpcap floor's and of dnsvigil's (alerts run)."
 say "'~' = extrapolated. The floor runs 3 times (it is short), the rest $repeat time(s); fastest kept."
 say "Commands: floor = pcap_floor FILE; dnsvigil = dnsvigil -q -c bench-config.yaml -r FILE"
-say "--alerts-json /dev/null (all six detectors); dump = same with --dump-json /dev/null;"
+say "--alerts-json /dev/null (all rules); dump = same with --dump-json /dev/null;"
 say "tshark = tshark -n -r FILE -Y dns -T fields -e dns.qry.name -e dns.qry.type -e dns.flags.rcode;"
 say "dnscap = dnscap -N -T -L 4095 -g -r FILE (dig-style decode of every message, TCP and VLAN on)."
 hr
@@ -273,6 +277,44 @@ if ((${#size_list[@]} >= 2)); then
   say "linearity (dnsvigil, alerts run): $ns_small ns CPU/packet at $(human "$small"), $ns_large ns at $(human "$large")" \
     "(x$(ratio "$ns_large" "$ns_small")); wall: $(awk -v c="${wall_of[$small]}" -v n="$small" 'BEGIN{printf "%.0f", c*1e9/n}')" \
     "vs $(awk -v c="${wall_of[$large]}" -v n="$large" 'BEGIN{printf "%.0f", c*1e9/n}') ns/packet"
+fi
+
+# ---- workers --------------------------------------------------------------------------------
+# Scaling is judged against what the cores can give: the same one-worker run pinned to each core
+# in turn. Cores of a virtual machine need not be equal (on the development VM one vCPU runs the
+# same work ~1.4x slower than the other), so N workers can at best finish in 1 / sum(1 / t_core).
+if ((scaling)) && command -v taskset >/dev/null; then
+  n=${size_list[0]}
+  f=$(main_file "$n")
+  warm "$f"
+  np=$(packets_of "$f")
+  nw=${workers:-$(nproc)}
+  ((nw >= 2)) || nw=2
+  r=$repeat
+  repeat=$((r > 3 ? r : 3))
+  say
+  say "Workers: dnsvigil (alerts run) on the $(human "$n") file, fastest of $repeat runs each; 'pinned' = taskset -c CORE."
+  hr
+  printf '%-28s %8s %8s %11s %8s\n' run wall_s cpu_s pkts/s rss_MiB
+  hr
+  measure one "$dnsvigil" -q -c "$config" -r "$f" --alerts-json /dev/null
+  printf '%-28s %8s %8s %11s %8s\n' "1 worker" "$m_wall" "$m_cpu" "$(pps "$np" "$m_wall")" "$m_rss"
+  best_one=$m_wall
+  inv_sum=0
+  for ((c = 0; c < $(nproc); c++)); do
+    measure pinned taskset -c "$c" "$dnsvigil" -q -c "$config" -r "$f" --alerts-json /dev/null
+    printf '%-28s %8s %8s %11s %8s\n' "1 worker pinned to core $c" "$m_wall" "$m_cpu" "$(pps "$np" "$m_wall")" "$m_rss"
+    best_one=$(awk -v a="$best_one" -v b="$m_wall" 'BEGIN{print (b < a) ? b : a}')
+    inv_sum=$(awk -v s="$inv_sum" -v t="$m_wall" 'BEGIN{printf "%.6f", s + 1 / t}')
+  done
+  measure many "$dnsvigil" -q -c "$config" -r "$f" --alerts-json /dev/null -j "$nw"
+  printf '%-28s %8s %8s %11s %8s\n' "$nw workers (-j $nw)" "$m_wall" "$m_cpu" "$(pps "$np" "$m_wall")" "$m_rss"
+  hr
+  ceiling=$(awk -v s="$inv_sum" 'BEGIN{printf "%.2f", 1 / s}')
+  say "scaling: $nw workers are x$(ratio "$best_one" "$m_wall") the fastest one-worker run ($best_one s);" \
+    "the cores' ceiling is $ceiling s (x$(ratio "$best_one" "$ceiling")), so the workers reach" \
+    "$(awk -v c="$ceiling" -v w="$m_wall" 'BEGIN{printf "%.0f", 100 * c / w}') % of what the cores give."
+  repeat=$r
 fi
 
 # ---- floods ---------------------------------------------------------------------------------
