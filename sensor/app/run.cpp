@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <xxhash.h>
 
+#include <algorithm>
+
 #include "dnsvigil/detect/intel.hpp"
 #include "dnsvigil/dnsparse/error.hpp"
 #include "dnsvigil/output/event_json.hpp"
@@ -162,9 +164,9 @@ sensor::Counters Shard::counters_snapshot() const {
 
 namespace {
 
-enum Kind : std::uint16_t { kFrame = 0, kDatagram = 1, kTick = 2, kStop = 3 };
+enum Kind : std::uint16_t { kDecoded = 0, kDatagram = 1, kTick = 2, kStop = 3 };
 
-// Record header in a worker's ring; a frame's octets follow it.
+// Record header in a worker's ring; the kind's meta and then octets follow it.
 struct ItemHead {
   std::int64_t ts;
   std::uint16_t kind;
@@ -180,8 +182,16 @@ struct DatagramMeta {
   std::uint8_t ip_version, proto, vlan_count, pad[3];
 };
 
+// A frame the dispatcher has decoded: the worker goes on from the transport payload, which
+// follows (the frame is not decoded twice). `pkt.payload` is cleared before the copy.
+struct DecodedMeta {
+  sensor::Packet pkt;
+  std::uint64_t frame_size;
+};
+
+constexpr std::size_t kMaxMeta = std::max(sizeof(DatagramMeta), sizeof(DecodedMeta));
 constexpr std::size_t kRingBytes = 8u << 20;
-constexpr std::size_t kMaxRecord = sizeof(ItemHead) + sizeof(DatagramMeta) + 65536 + 64;
+constexpr std::size_t kMaxRecord = sizeof(ItemHead) + kMaxMeta + 65536 + 64;
 
 }  // namespace
 
@@ -215,7 +225,13 @@ Run::Run(const config::Settings& s, output::Observer obs, std::vector<std::uniqu
           std::memcpy(&h, rec.data(), sizeof h);
           const auto body = rec.subspan(sizeof h);
           switch (h.kind) {
-            case kFrame: shard->pipeline().on_frame(h.link, h.ts, body, h.input); break;
+            case kDecoded: {
+              DecodedMeta m;
+              std::memcpy(static_cast<void*>(&m), body.data(), sizeof m);
+              m.pkt.payload = body.subspan(sizeof m);
+              shard->pipeline().on_decoded(m.pkt, m.frame_size, h.ts, h.input);
+              break;
+            }
             case kDatagram: {
               DatagramMeta m;
               std::memcpy(&m, body.data(), sizeof m);
@@ -255,7 +271,7 @@ void Run::stop_workers() {
 
 void Run::push(std::size_t shard, std::uint16_t kind, sensor::Timestamp ts, dnsparse::Bytes head_extra,
                dnsparse::Bytes body) {
-  std::uint8_t head[sizeof(ItemHead) + sizeof(DatagramMeta)];
+  std::uint8_t head[sizeof(ItemHead) + kMaxMeta];
   ItemHead h{ts, kind, static_cast<std::uint16_t>(link_type_), input_, {}};
   std::memcpy(head, &h, sizeof h);
   if (!head_extra.empty()) std::memcpy(head + sizeof h, head_extra.data(), head_extra.size());
@@ -291,11 +307,10 @@ void Run::dispatch(sensor::Timestamp ts, dnsparse::Bytes frame) {
     return XXH3_64bits(client.bytes.data(), client.bytes.size()) % workers_.size();
   };
   sensor::Packet pkt;
-  scratch_ = {};
-  switch (sensor::decode_frame(link_type_, frame, pkt, scratch_, &dns_ports_)) {
+  // What decoding finds is counted here; a worker counts the frame itself (packets, bytes) and
+  // everything from the transport layer on.
+  switch (sensor::decode_frame(link_type_, frame, pkt, dispatch_counters_, &dns_ports_)) {
     case sensor::Decoded::dropped:
-      // The shard never sees this frame: its counts are the dispatcher's.
-      dispatch_counters_.merge(scratch_);
       dispatch_counters_.add(sensor::Counter::packets);
       dispatch_counters_.add(sensor::Counter::bytes, frame.size());
       return;
@@ -315,7 +330,12 @@ void Run::dispatch(sensor::Timestamp ts, dnsparse::Bytes frame) {
       push(route(inner), kDatagram, ts, {reinterpret_cast<const std::uint8_t*>(&m), sizeof m}, whole);
       return;
     }
-    case sensor::Decoded::dns: push(route(pkt), kFrame, ts, {}, frame); return;
+    case sensor::Decoded::dns: {
+      DecodedMeta m{pkt, frame.size()};
+      m.pkt.payload = {};
+      push(route(pkt), kDecoded, ts, {reinterpret_cast<const std::uint8_t*>(&m), sizeof m}, pkt.payload);
+      return;
+    }
   }
 }
 

@@ -62,6 +62,15 @@ void Pipeline::on_reassembled(const Packet& meta, Bytes transport, Timestamp ts,
   fragmented_ = false;
 }
 
+void Pipeline::on_decoded(const Packet& pkt, std::size_t frame_size, Timestamp ts, std::uint8_t input) noexcept {
+  c_.add(Counter::packets);
+  c_.add(Counter::bytes, frame_size);
+  advance(ts);
+  input_ = input;
+  Packet p = pkt;
+  on_transport(p, ts);
+}
+
 void Pipeline::on_transport(Packet& pkt, Timestamp ts) noexcept {
   if (!ports_.test(pkt.sport) && !ports_.test(pkt.dport)) {
     c_.add(Counter::not_dns);

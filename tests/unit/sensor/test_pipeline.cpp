@@ -203,6 +203,53 @@ TEST_CASE("pipeline: DNS over TCP: query and two answers in one segment, matched
   all_json_valid(s);
 }
 
+TEST_CASE("pipeline: frames decoded elsewhere (on_decoded, the -j N dispatcher's handoff) give what on_frame gives",
+          "[pipeline][workers]") {
+  // UDP query and answer, a TCP exchange, a frame on another port and one that does not decode.
+  const auto tcp_frame = [](const char* src, const char* dst, std::uint16_t sp, std::uint16_t dp, std::uint32_t seq,
+                            std::uint8_t flags, const Octets& data) {
+    return cat({eth(kEtherIpv4), Ipv4{.src = src, .dst = dst, .proto = kProtoTcp}.build(tcp(sp, dp, seq, 0, flags, data))});
+  };
+  const Octets q = query(0x0303, "www.example.com", 1), r = response(0x0303, "www.example.com", 1, 2);
+  const std::vector<Octets> frames = {
+      kLabFrame1,
+      kLabFrame2,
+      tcp_frame("10.20.1.10", "10.20.0.10", 40000, 53, 100, tcpflag::SYN, {}),
+      tcp_frame("10.20.0.10", "10.20.1.10", 53, 40000, 900, tcpflag::SYN | tcpflag::ACK, {}),
+      tcp_frame("10.20.1.10", "10.20.0.10", 40000, 53, 101, kData, framed(q)),
+      tcp_frame("10.20.0.10", "10.20.1.10", 53, 40000, 901, kData, framed(r)),
+      tcp_frame("10.20.1.10", "10.20.0.10", 40001, 443, 5, tcpflag::SYN, {}),
+      Octets(kLabFrame1.begin(), kLabFrame1.begin() + 20),  // cut inside the IP header
+  };
+  Sink whole, handed;
+  Pipeline a(PipelineOptions{}, whole), b(PipelineOptions{}, handed);
+  Counters dispatcher;  // what the dispatcher's decoding counts
+  Timestamp ts = kT0;
+  for (const Octets& f : frames) {
+    ts += 1000;
+    frame(a, f, ts);
+    Packet pkt;
+    if (decode_frame(dlt::kEthernet, Bytes{f}, pkt, dispatcher) == Decoded::dns) {
+      b.on_decoded(pkt, f.size(), ts);
+    } else {
+      dispatcher.add(Counter::packets);
+      dispatcher.add(Counter::bytes, f.size());
+    }
+  }
+  a.finish();
+  b.finish();
+  REQUIRE(whole.events.size() == 4);
+  REQUIRE(handed.events.size() == whole.events.size());
+  for (std::size_t i = 0; i < whole.events.size(); ++i) CHECK(handed.events[i].json == whole.events[i].json);
+  CHECK(handed.unanswered == whole.unanswered);
+  Counters sum = b.counters();
+  sum.merge(dispatcher);
+  CHECK(sum.values == a.counters().values);
+  CHECK(sum.parse_errors == a.counters().parse_errors);
+  CHECK(sum.anomalies == a.counters().anomalies);
+  CHECK(a.counters().get(Counter::not_dns) == 1);
+}
+
 TEST_CASE("pipeline: packets on other ports are counted not_dns; dns_ports is configurable", "[pipeline]") {
   const Octets mdns = cat({eth(kEtherIpv4), Ipv4{.dst = "224.0.0.251"}.build(udp(5353, 5353, kLabQuery))});
   Sink s;

@@ -40,6 +40,9 @@ class Pipeline final : private TcpMessageSink {
   /// Processes a datagram reassembled elsewhere (the dispatcher of -j N): `meta` carries its
   /// addresses, IP version, VLAN and protocol; `transport` is the reassembled transport layer.
   void on_reassembled(const Packet& meta, Bytes transport, Timestamp ts, std::uint8_t input = 0) noexcept;
+  /// Processes a frame of `frame_size` octets that was decoded elsewhere (the dispatcher of
+  /// -j N, which counted what decoding found): `pkt.payload` is its UDP/TCP payload.
+  void on_decoded(const Packet& pkt, std::size_t frame_size, Timestamp ts, std::uint8_t input = 0) noexcept;
   /// Advances packet time without a packet (a worker that got none), running due expiries.
   void advance_to(Timestamp ts) noexcept { advance(ts); }
   /// End of input: delivers what TCP streams still hold, reports unanswered queries.
