@@ -22,6 +22,10 @@
 
 namespace dnsvigil::detect_test {
 
+/// Packet time the detector tests start at, and one second of it.
+inline constexpr sensor::Timestamp kT0 = 1'700'000'000 * sensor::kNanosPerSecond;
+inline constexpr sensor::Timestamp kSec = sensor::kNanosPerSecond;
+
 inline sensor::IpAddr ip(std::string_view text) {
   const auto a = sensor::IpAddr::parse(text);
   REQUIRE(a.has_value());

@@ -20,8 +20,6 @@ using namespace dnsvigil::detect_test;
 
 namespace {
 
-constexpr Timestamp kT0 = 1'700'000'000 * kNanosPerSecond;
-
 
 
 std::unique_ptr<Event> dns(bool response, std::string_view client, std::string_view server, std::string_view name,

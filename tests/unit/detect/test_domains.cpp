@@ -12,6 +12,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "detect_fixture.hpp"
 #include "dns_builder.hpp"
 #include "dnsvigil/dnsparse/message.hpp"
 #include "dnsvigil/sensor/names.hpp"
@@ -20,12 +21,6 @@ using namespace dnsvigil;
 using dnsvigil::test::Wire;
 
 namespace {
-
-// The system list, as the sensor loads it by default.
-sensor::DomainSplitter& system_psl() {
-  static sensor::DomainSplitter s;
-  return s;
-}
 
 // The question name of an A query for `name` (wire octets; no escapes), split by `psl`.
 struct Name {
@@ -42,12 +37,12 @@ struct Name {
   }
 };
 
-std::string registered(std::string_view name, sensor::DomainSplitter& psl = system_psl()) {
+std::string registered(std::string_view name, sensor::DomainSplitter& psl = detect_test::psl()) {
   const auto n = std::make_unique<Name>(name, psl);
   return std::string(n->q.registered_domain());
 }
 std::uint64_t domain_hash(std::string_view name) {
-  const auto n = std::make_unique<Name>(name, system_psl());
+  const auto n = std::make_unique<Name>(name, detect_test::psl());
   return n->q.domain_hash();
 }
 std::uint64_t xxh(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
@@ -128,10 +123,10 @@ TEST_CASE("domains: names without a known public suffix take the last two labels
 
 TEST_CASE("domains: names from the wire have no trailing dot, the root has no registered domain",
           "[domains][psl]") {
-  const auto n = std::make_unique<Name>("Mail.Example.COM.", system_psl());
+  const auto n = std::make_unique<Name>("Mail.Example.COM.", detect_test::psl());
   CHECK(n->q.lower() == "mail.example.com");
   CHECK(n->q.registered_domain() == "example.com");
-  const auto root = std::make_unique<Name>(".", system_psl());
+  const auto root = std::make_unique<Name>(".", detect_test::psl());
   CHECK(root->q.registered_domain().empty());
   CHECK(root->q.subdomain().empty());
 }

@@ -28,9 +28,6 @@ namespace rcode = dnsvigil::dnsparse::rcode;
 
 namespace {
 
-constexpr Timestamp kT0 = 1'700'000'000 * kNanosPerSecond;
-constexpr Timestamp kSec = kNanosPerSecond;
-
 
 
 

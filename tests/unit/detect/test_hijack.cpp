@@ -24,9 +24,6 @@ namespace rrtype = dnsvigil::dnsparse::rrtype;
 
 namespace {
 
-constexpr Timestamp kT0 = 1'700'000'000 * kNanosPerSecond;
-constexpr Timestamp kSec = kNanosPerSecond;
-
 
 
 // One record of a response: owner, type, TTL and value (an address, or a target name).

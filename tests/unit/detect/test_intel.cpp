@@ -28,8 +28,6 @@ using Kind = IntelLists::Kind;
 
 namespace {
 
-constexpr Timestamp kT0 = 1'700'000'000 * kNanosPerSecond;
-
 
 std::shared_ptr<IntelLists> lists(std::string_view ips, std::string_view domains, std::vector<std::string>* problems = nullptr) {
   auto l = std::make_shared<IntelLists>();

@@ -26,9 +26,6 @@ namespace rrtype = dnsvigil::dnsparse::rrtype;
 
 namespace {
 
-constexpr Timestamp kT0 = 1'700'000'000 * kNanosPerSecond;
-constexpr Timestamp kSec = kNanosPerSecond;
-
 // The lab's addresses: sanctioned resolvers, a probing/switching workstation, another
 // workstation (the rogue internal server), an internal authoritative-only server.
 const std::string kResolver = "10.20.0.53", kResolver2 = "10.20.0.54";
