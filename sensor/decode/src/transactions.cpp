@@ -62,38 +62,21 @@ std::size_t TransactionTable::answered() const noexcept { return answered_->size
 
 void TransactionTable::prefetch(const Packet& pkt, std::uint16_t id, bool response, Transport transport,
                                 bool slots) const noexcept {
-  const IpAddr& client = response ? pkt.dst : pkt.src;
-  const std::uint16_t client_port = response ? pkt.dport : pkt.sport;
-  const std::uint16_t server_port = response ? pkt.sport : pkt.dport;
-  table_->prefetch({client, client_port, server_port, id, static_cast<std::uint8_t>(transport), 0}, slots);
-  if (!response) {
-    Key k{};
-    k.client = client;
-    k.server = pkt.dst;
-    k.client_port = client_port;
-    k.server_port = server_port;
-    k.id = id;
-    k.transport = static_cast<std::uint8_t>(transport);
-    answered_->prefetch(k, slots);
-  }
+  const Key k = response ? key_of(pkt.dst, pkt.src, pkt.dport, pkt.sport, id, transport)
+                         : key_of(pkt.src, pkt.dst, pkt.sport, pkt.dport, id, transport);
+  table_->prefetch(pending_of(k), slots);
+  if (!response) answered_->prefetch(k, slots);
 }
 
 void TransactionTable::on_query(const DnsEvent& q) noexcept {
   if (!q.msg->has_question()) return;
-  Key k{};
-  k.client = q.src;
-  k.server = q.dst;
-  k.client_port = q.sport;
-  k.server_port = q.dport;
-  k.id = q.msg->header().id;
-  k.transport = static_cast<std::uint8_t>(q.transport);
+  const Key k = key_of(q.src, q.dst, q.sport, q.dport, q.msg->header().id, q.transport);
   if (AnsweredTable::Entry* a = answered_->find(k); a != nullptr) {  // a retransmission of an answered query
     a->value.resent = true;
     return;
   }
   // Only unanswered queries are pending: every eviction loses one before it could be reported.
-  const PendingKey pk{k.client, k.client_port, k.server_port, k.id, k.transport, 0};
-  auto [e, inserted] = table_->emplace(pk, q.ts, [&](Table::Entry&) { c_.add(Counter::tx_evicted); });
+  auto [e, inserted] = table_->emplace(pending_of(k), q.ts, [&](Table::Entry&) { c_.add(Counter::tx_evicted); });
   Pending& p = e->value;
   if (!inserted) {  // a retransmitted query keeps the first one's time
     p.resent = true;
@@ -115,18 +98,12 @@ void TransactionTable::on_query(const DnsEvent& q) noexcept {
 }
 
 TransactionTable::Match TransactionTable::on_response(const DnsEvent& r) noexcept {
-  Key k{};
-  k.client = r.dst;
-  k.server = r.src;
-  k.client_port = r.dport;
-  k.server_port = r.sport;
-  k.id = r.msg->header().id;
-  k.transport = static_cast<std::uint8_t>(r.transport);
+  const Key k = key_of(r.dst, r.src, r.dport, r.sport, r.msg->header().id, r.transport);
   // Continuation messages of a zone transfer may carry no question (RFC 5936 §2.2).
   const auto question_ok = [&](std::uint64_t hash, bool transfer) {
     return r.msg->has_question() ? question_hash(r) == hash : transfer;
   };
-  const PendingKey pk{k.client, k.client_port, k.server_port, k.id, k.transport, 0};
+  const PendingKey pk = pending_of(k);
   if (Table::Entry* e = table_->find(pk); e != nullptr && question_ok(e->value.question_hash, e->value.transfer)) {
     const Pending& p = e->value;
     if (!(p.server == r.src) && !p.multi_server) {

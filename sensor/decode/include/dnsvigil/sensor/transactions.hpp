@@ -77,6 +77,13 @@ class TransactionTable {
     std::uint16_t client_port, server_port, id;
     std::uint8_t transport, pad;
   };
+  static Key key_of(const IpAddr& client, const IpAddr& server, std::uint16_t client_port, std::uint16_t server_port,
+                    std::uint16_t id, Transport transport) noexcept {
+    return {client, server, client_port, server_port, id, static_cast<std::uint8_t>(transport), 0};
+  }
+  static PendingKey pending_of(const Key& k) noexcept {
+    return {k.client, k.client_port, k.server_port, k.id, k.transport, 0};
+  }
   struct Pending {
     Timestamp query_ts;
     std::uint64_t question_hash;
