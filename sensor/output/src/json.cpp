@@ -1,6 +1,9 @@
 #include "dnsvigil/output/json.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
+#include <utility>
 
 namespace dnsvigil::output {
 
@@ -41,75 +44,94 @@ std::span<char> Json::scratch_span() noexcept {
   return {scratch_.data(), scratch_.size()};
 }
 
+void Json::grow(std::size_t n) {
+  const auto used = static_cast<std::size_t>(pos_ - buf_.get());
+  const std::size_t cap = std::max(2 * static_cast<std::size_t>(end_ - buf_.get()), used + n);
+  auto bigger = std::make_unique_for_overwrite<char[]>(cap);
+  if (used != 0) std::memcpy(bigger.get(), buf_.get(), used);
+  buf_ = std::move(bigger);
+  pos_ = buf_.get() + used;
+  end_ = buf_.get() + cap;
+}
+
 Json& Json::open(char c) {
+  reserve(1);
   comma();
-  buf_ += c;
+  *pos_++ = c;
   if (depth_ + 1 < sizeof first_) ++depth_;
   first_[depth_] = true;
   return *this;
 }
 
 Json& Json::close(char c) {
-  buf_ += c;
+  reserve(1);
+  *pos_++ = c;
   if (depth_ > 0) --depth_;
   first_[depth_] = false;
   return *this;
 }
 
 Json& Json::str(std::string_view s) {
+  reserve(6 * s.size() + 2);  // every octet may become \u00XX
   comma();
   static constexpr char kHex[] = "0123456789abcdef";
-  buf_ += '"';
+  const auto hex_escape = [this](unsigned char c) {
+    put("\\u00");
+    *pos_++ = kHex[c >> 4];
+    *pos_++ = kHex[c & 0xF];
+  };
+  char* p = pos_;
+  *p++ = '"';
   for (std::size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      buf_ += '\\';
-      buf_ += static_cast<char>(c);
+    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+      *p++ = static_cast<char>(c);
       ++i;
-    } else if (c < 0x20 || c == 0x7F) {
-      buf_ += "\\u00";
-      buf_ += kHex[c >> 4];
-      buf_ += kHex[c & 0xF];
+      continue;
+    }
+    pos_ = p;
+    if (c == '"' || c == '\\') {
+      *pos_++ = '\\';
+      *pos_++ = static_cast<char>(c);
       ++i;
     } else if (c < 0x80) {
-      buf_ += static_cast<char>(c);
+      hex_escape(c);  // controls and DEL
       ++i;
     } else if (const std::size_t n = utf8_len(s, i); n != 0) {
-      buf_.append(s.substr(i, n));
+      put(s.substr(i, n));
       i += n;
     } else {
       // A lone octet that is not UTF-8: keep its value visible instead of corrupting the line.
-      buf_ += "\\u00";
-      buf_ += kHex[c >> 4];
-      buf_ += kHex[c & 0xF];
+      hex_escape(c);
       ++i;
     }
+    p = pos_;
   }
-  buf_ += '"';
+  *p++ = '"';
+  pos_ = p;
   return *this;
 }
 
 Json& Json::num(std::uint64_t v) {
+  reserve(20);
   comma();
-  char tmp[24];
-  const auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
-  buf_.append(tmp, r.ptr);
+  pos_ = std::to_chars(pos_, end_, v).ptr;
   return *this;
 }
 
 Json& Json::num(std::int64_t v) {
+  reserve(20);
   comma();
-  char tmp[24];
-  const auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
-  buf_.append(tmp, r.ptr);
+  pos_ = std::to_chars(pos_, end_, v).ptr;
   return *this;
 }
 
 Json& Json::boolean(bool v) { return raw(v ? "true" : "false"); }
 
 Json& Json::raw(std::string_view s) {
+  reserve(s.size());
   comma();
-  buf_ += s;
+  put(s);
   return *this;
 }
 

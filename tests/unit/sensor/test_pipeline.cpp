@@ -47,7 +47,7 @@ struct Sink final : EventSink {
     events.push_back({ev.ts, ev.src, ev.dst, ev.sport, ev.dport, ev.transport, ev.is_response(), ev.matched,
                       ev.duplicate, ev.fragmented, ev.has_vlan, ev.vlan, ev.input, ev.latency(),
                       std::string(ev.qname->text()), std::string(ev.qname->registered_domain()), ev.size,
-                      ev.msg->header().id, j.line()});
+                      ev.msg->header().id, std::string(j.line())});
   }
   void on_unanswered(const UnansweredQuery& q) override { unanswered.emplace_back(q.name); }
   void on_tick(Timestamp now) override { ticks.push_back(now); }

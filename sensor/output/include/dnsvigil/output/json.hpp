@@ -1,8 +1,14 @@
 // A small JSON writer into a reusable buffer: no allocation once the buffer has grown to the
 // largest line, and escaping that keeps hostile octets from breaking a SIEM's parser.
+//
+// Every writer reserves its worst-case length once and then stores through a raw pointer:
+// appending octet by octet to a std::string (a capacity check and a terminator per octet) was
+// a fifth of `--dump-json`'s time.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,12 +21,13 @@ namespace dnsvigil::output {
 /// inserted automatically.
 class Json {
  public:
-  Json() { buf_.reserve(4096); }
+  Json() { grow(4096); }
 
   void clear() noexcept {
-    buf_.clear();
+    pos_ = buf_.get();
     depth_ = 0;
     first_[0] = true;
+    pending_value_ = false;
   }
   Json& begin_object() { return open('{'); }
   Json& end_object() { return close('}'); }
@@ -28,10 +35,12 @@ class Json {
   Json& end_array() { return close(']'); }
   /// Starts a member: writes the (already safe, ASCII) key.
   Json& key(std::string_view k) {
+    reserve(k.size() + 4);
     comma();
-    buf_ += '"';
-    buf_ += k;
-    buf_ += "\":";
+    *pos_++ = '"';
+    put(k);
+    *pos_++ = '"';
+    *pos_++ = ':';
     pending_value_ = true;  // the value that follows needs no comma
     return *this;
   }
@@ -55,7 +64,9 @@ class Json {
   Json& kv(std::string_view k, std::uint64_t v) { return key(k).num(v); }
   Json& kvb(std::string_view k, bool v) { return key(k).boolean(v); }
 
-  [[nodiscard]] const std::string& line() const noexcept { return buf_; }
+  [[nodiscard]] std::string_view line() const noexcept {
+    return {buf_.get(), static_cast<std::size_t>(pos_ - buf_.get())};
+  }
   /// Scratch text area for callers that format before writing (256 KiB: a TXT RDATA of
   /// 65535 octets prints at most four times larger).
   std::span<char> scratch_span() noexcept;
@@ -63,16 +74,27 @@ class Json {
  private:
   Json& open(char c);
   Json& close(char c);
-  void comma() {
+  /// Makes room for n more octets plus a separating comma.
+  void reserve(std::size_t n) {
+    if (static_cast<std::size_t>(end_ - pos_) <= n) grow(n + 1);
+  }
+  void grow(std::size_t n);
+  void put(std::string_view s) noexcept {
+    std::memcpy(pos_, s.data(), s.size());
+    pos_ += s.size();
+  }
+  void comma() noexcept {
     if (pending_value_) {
       pending_value_ = false;
       return;
     }
-    if (!first_[depth_]) buf_ += ',';
+    if (!first_[depth_]) *pos_++ = ',';
     first_[depth_] = false;
   }
 
-  std::string buf_;
+  std::unique_ptr<char[]> buf_;  // exactly sized, so that a sanitizer sees any overrun
+  char* pos_ = nullptr;
+  char* end_ = nullptr;
   std::string scratch_;
   bool first_[32] = {true};
   unsigned depth_ = 0;
