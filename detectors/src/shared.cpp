@@ -21,7 +21,7 @@ void SharedView::sync_servers(const std::vector<ServerDelta>& deltas, std::uint6
       learned_.insert(std::upper_bound(learned_.begin(), learned_.end(), d.server), d.server);
     }
   }
-  learned = learned_;
+  if (learned.size() != learned_.size()) learned = learned_;  // the set only grows: same size, same set
 }
 
 void SharedView::sync_domains(const std::vector<std::pair<std::uint64_t, DomainSketch>>& deltas,
@@ -40,7 +40,7 @@ void SharedView::sync_domains(const std::vector<std::pair<std::uint64_t, DomainS
       popular_.insert(std::upper_bound(popular_.begin(), popular_.end(), h), h);
     }
   }
-  popular = popular_;
+  if (popular.size() != popular_.size()) popular = popular_;  // as above
 }
 
 double SharedView::sync_zone(std::uint64_t zone, std::uint32_t period, std::size_t buckets, const Sketch& names,

@@ -1,11 +1,13 @@
 // Counting under attack (detect/sketch.hpp): the HyperLogLog estimate and its merge, the
-// exact→sketch Distinct count and its pool, and the count-min pre-filter in front of keyed state.
+// exact→sketch Distinct count and its pool, the count-min pre-filter in front of keyed state, and
+// the cross-worker merge of per-domain client sketches (detect/shared.hpp).
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
+#include "dnsvigil/detect/shared.hpp"
 #include "dnsvigil/detect/sketch.hpp"
 
 using namespace dnsvigil::detect;
@@ -257,4 +259,31 @@ TEST_CASE("CountMin: counters saturate at 65535 and decay() halves them", "[sket
   cm.decay();
   cm.decay();
   CHECK(cm.get(item(8)) == 0);
+}
+
+TEST_CASE("SharedView: a domain popular across workers reaches every worker's copy, and only grows",
+          "[sketch][shared]") {
+  // Two workers each see half of a domain's clients; neither alone reaches the threshold of 8,
+  // the merged sketch does. A worker's copy is refreshed on its next sync even with no deltas of
+  // its own, and a later popular domain is added to copies that already hold the first.
+  SharedView shared;
+  const auto half = [](std::uint64_t from) {
+    SharedView::DomainSketch s;
+    for (std::uint64_t c = from; c < from + 5; ++c) s.add(item(c));
+    return s;
+  };
+  std::vector<std::uint64_t> w0, w1;
+  shared.sync_domains({{111, half(0)}}, 8, w0);
+  CHECK(w0.empty());
+  shared.sync_domains({{111, half(100)}}, 8, w1);
+  CHECK(w1 == std::vector<std::uint64_t>{111});
+  shared.sync_domains({}, 8, w0);
+  CHECK(w0 == std::vector<std::uint64_t>{111});
+
+  shared.sync_domains({{42, half(200)}, {42, half(300)}}, 8, w1);
+  CHECK(w1 == std::vector<std::uint64_t>{42, 111});  // sorted
+  shared.sync_domains({}, 8, w0);
+  CHECK(w0 == w1);
+  shared.sync_domains({{111, half(400)}}, 8, w0);  // already popular: no change
+  CHECK(w0 == std::vector<std::uint64_t>{42, 111});
 }

@@ -31,11 +31,13 @@ class SharedView {
 
   /// Merges the servers a worker observed and returns every server learned as a resolver
   /// (answering >= `min_clients` internal clients, or resolving iteratively), sorted.
+  /// `learned` is the caller's copy from its last call (or empty): it is only replaced when the
+  /// set has grown since, as the set never shrinks.
   void sync_servers(const std::vector<ServerDelta>& deltas, std::uint64_t min_clients,
                     std::vector<sensor::IpAddr>& learned);
 
   /// Merges per-domain client sketches and returns the hashes of domains with >=
-  /// `min_clients` clients, sorted.
+  /// `min_clients` clients, sorted; `popular` is the caller's last copy, as for sync_servers.
   void sync_domains(const std::vector<std::pair<std::uint64_t, DomainSketch>>& deltas, std::uint64_t min_clients,
                     std::vector<std::uint64_t>& popular);
 
