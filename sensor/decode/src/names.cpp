@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 #include <vector>
 
@@ -43,31 +44,104 @@ LabelStarts LabelStarts::of(std::string_view s) noexcept {
   return l;
 }
 
+namespace {
+
+// The text form of the list that Debian's publicsuffix package installs.
+constexpr const char* kSystemList = "/usr/share/publicsuffix/public_suffix_list.dat";
+
+// Every label-suffix ("tail") of the ASCII rules of a Public Suffix List in text form, by the
+// XXH3 of its text: "s3.amazonaws.com" gives "com", "amazonaws.com" and itself; "*.ck" and
+// "!www.ck" give "ck" and "ck", "www.ck". Open addressing; an entry is the hash with bit 0 set,
+// so 0 marks an empty slot.
+class RuleTails {
+ public:
+  /// Reads a text list; false (and empty) when `path` is a DAFSA file or holds a rule form this
+  /// model does not cover, so that the caller keys by whole names instead.
+  bool load(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::string line;
+    std::vector<std::uint64_t> found;
+    bool first = true;
+    while (std::getline(in, line)) {
+      if (first && line.rfind(".DAFSA@PSL_", 0) == 0) return false;
+      first = false;
+      const std::size_t b = line.find_first_not_of(" \t\r");
+      if (b == std::string::npos || line.compare(b, 2, "//") == 0) continue;
+      std::string rule = line.substr(b, line.find_first_of(" \t\r", b) - b);
+      // Rules with non-ASCII labels only match names holding an xn-- label, which the
+      // splitter never keys by tail.
+      if (std::any_of(rule.begin(), rule.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
+        continue;
+      for (char& c : rule) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c;
+      if (rule[0] == '!') rule.erase(0, 1);
+      if (rule.rfind("*.", 0) == 0) rule.erase(0, 2);
+      if (rule.empty() || rule.find_first_of("*!") != std::string::npos || rule.front() == '.' ||
+          rule.back() == '.')
+        return false;
+      for (std::size_t i = 0; i < rule.size(); ++i)
+        if (i == 0 || rule[i - 1] == '.') found.push_back(XXH3_64bits(rule.data() + i, rule.size() - i));
+    }
+    if (found.empty()) return false;
+    std::size_t size = 1024;
+    while (size < 2 * found.size()) size *= 2;
+    slots_.assign(size, 0);
+    mask_ = size - 1;
+    for (const std::uint64_t h : found) {
+      std::size_t i = (h >> 1) & mask_;
+      while (slots_[i] != 0 && !same(slots_[i], h)) i = (i + 1) & mask_;
+      slots_[i] = h | 1;
+    }
+    return true;
+  }
+  [[nodiscard]] bool empty() const noexcept { return slots_.empty(); }
+  [[nodiscard]] bool contains(std::uint64_t h) const noexcept {
+    for (std::size_t i = (h >> 1) & mask_; slots_[i] != 0; i = (i + 1) & mask_)
+      if (same(slots_[i], h)) return true;
+    return false;
+  }
+
+ private:
+  static bool same(std::uint64_t entry, std::uint64_t h) noexcept { return (entry ^ h) >> 1 == 0; }
+  std::vector<std::uint64_t> slots_;
+  std::size_t mask_ = 0;
+};
+
+bool has_idn_label(std::string_view lower, const LabelStarts& l) noexcept {
+  for (std::size_t k = 0; k < l.n; ++k)
+    if (lower.compare(l.start[k], 4, "xn--") == 0) return true;
+  return false;
+}
+
+}  // namespace
+
 struct DomainSplitter::Impl {
   psl_ctx_t* psl = nullptr;
   bool owned = false;
+  RuleTails tails;
   struct Slot {
     std::uint64_t hash;
     std::uint16_t len;
-    std::uint8_t registered_labels;  // counted from the end; 0 = whole name
-    std::uint8_t suffix_labels;      // counted from the end; 0 = none
+    std::uint8_t suffix_labels;  // counted from the end; 0 = none
   };
-  // Direct-mapped cache: 16 Ki names (256 KiB), enough for a resolver's working set of domains.
+  // Direct-mapped cache of whole names and of the parts looked up (see split): 16 Ki entries.
   std::vector<Slot> cache = std::vector<Slot>(16384);
 };
 
 DomainSplitter::DomainSplitter(const std::string& psl_file) : impl_(std::make_unique<Impl>()) {
-  if (!psl_file.empty()) {
-    impl_->psl = psl_load_file(psl_file.c_str());
-    if (impl_->psl == nullptr) throw std::runtime_error("cannot load public suffix list '" + psl_file + "'");
+  std::string file = psl_file;
+  if (file.empty() && std::ifstream(kSystemList).good()) file = kSystemList;
+  if (!file.empty()) {
+    impl_->psl = psl_load_file(file.c_str());
+    if (impl_->psl == nullptr) throw std::runtime_error("cannot load public suffix list '" + file + "'");
     impl_->owned = true;
-    source_ = psl_file;
+    impl_->tails.load(file);
+    source_ = file;
     return;
   }
   impl_->psl = psl_latest(nullptr);
   if (impl_->psl != nullptr) {
     impl_->owned = true;
-    source_ = "system public suffix list (newest of /usr/share/publicsuffix and libpsl's built-in copy)";
+    source_ = "libpsl's newest public suffix list (system .dafsa or built-in)";
   } else {
     impl_->psl = const_cast<psl_ctx_t*>(psl_builtin());
     source_ = "libpsl built-in public suffix list";
@@ -78,11 +152,21 @@ DomainSplitter::~DomainSplitter() {
   if (impl_ && impl_->owned) psl_free(impl_->psl);
 }
 
+bool DomainSplitter::keyed_by_suffix() const noexcept { return !impl_->tails.empty(); }
+
 DomainSplit DomainSplitter::split(std::string_view lower) noexcept {
-  return split(lower, LabelStarts::of(lower), XXH3_64bits(lower.data(), lower.size()));
+  const LabelStarts l = LabelStarts::of(lower);
+  std::array<std::uint64_t, 16> tails{};
+  const std::size_t n = std::min(l.n, tails.size());
+  for (std::size_t k = 1; k <= n; ++k) {
+    const std::uint16_t at = l.from_end(k);
+    tails[k - 1] = XXH3_64bits(lower.data() + at, lower.size() - at);
+  }
+  return split(lower, l, XXH3_64bits(lower.data(), lower.size()), {tails.data(), n});
 }
 
-DomainSplit DomainSplitter::split(std::string_view lower, const LabelStarts& l, std::uint64_t h) noexcept {
+DomainSplit DomainSplitter::split(std::string_view lower, const LabelStarts& l, std::uint64_t hash,
+                                  std::span<const std::uint64_t> tails) noexcept {
   const auto size = static_cast<std::uint16_t>(lower.size());
   if (l.n == 0) return {size, size};
   // Reverse namespace: group by network, not by the /8 the PSL would give.
@@ -94,21 +178,42 @@ DomainSplit DomainSplitter::split(std::string_view lower, const LabelStarts& l, 
   }
   if (l.escaped || impl_->psl == nullptr) return {l.n >= 2 ? l.from_end(2) : std::uint16_t{0}, l.from_end(1)};
 
-  Impl::Slot& slot = impl_->cache[h & (impl_->cache.size() - 1)];
-  if (slot.hash != h || slot.len != size) {
-    // libpsl needs a NUL-terminated string; QueryName guarantees one after `lower`.
-    const char* base = lower.data();
-    const char* reg = psl_registrable_domain(impl_->psl, base);
-    const char* suf = psl_unregistrable_domain(impl_->psl, base);
-    std::size_t reg_labels = 0, suf_labels = 0;
-    for (std::size_t k = 1; k <= l.n; ++k) {
-      if (reg != nullptr && base + l.from_end(k) == reg) reg_labels = k;
-      if (suf != nullptr && base + l.from_end(k) == suf) suf_labels = k;
+  Impl::Slot& whole = impl_->cache[hash & (impl_->cache.size() - 1)];
+  if (whole.hash != hash || whole.len != size) {
+    // The part of the name the list can tell apart. Let T be the name's longest tail that is a
+    // tail of some rule (t labels). A rule that matches the name is a tail of it, so has at
+    // most t labels, or t + 1 for a wildcard "*.T"; every longer tail of the name is no public
+    // suffix. libpsl therefore finds the same suffix in the last t + 1 labels as in the whole
+    // name, and the registered domain is that suffix and one label more.
+    std::size_t m = l.n;
+    std::uint64_t key = hash;
+    if (!impl_->tails.empty() && !has_idn_label(lower, l)) {
+      std::size_t t = 0;
+      while (t < tails.size() && impl_->tails.contains(tails[t])) ++t;
+      // t == tails.size(): the tails given ran out before T ended; keep the whole name.
+      if (t < tails.size() && t + 1 < l.n) {
+        m = t + 1;
+        key = tails[t];
+      }
     }
-    slot = {h, size, static_cast<std::uint8_t>(reg_labels), static_cast<std::uint8_t>(suf_labels)};
+    const std::uint16_t at = l.from_end(m);
+    const auto len = static_cast<std::uint16_t>(size - at);
+    Impl::Slot& part = impl_->cache[key & (impl_->cache.size() - 1)];
+    std::uint8_t s = part.suffix_labels;
+    if (part.hash != key || part.len != len) {
+      // libpsl needs a NUL-terminated string; QueryName guarantees one after `lower`.
+      const char* suf = psl_unregistrable_domain(impl_->psl, lower.data() + at);
+      s = 0;
+      for (std::size_t k = 1; k <= m; ++k)
+        if (suf != nullptr && lower.data() + l.from_end(k) == suf) s = static_cast<std::uint8_t>(k);
+      part = {key, len, s};
+    }
+    whole = {hash, size, s};  // repeated names skip the tail lookups
   }
-  const std::uint16_t reg_off = slot.registered_labels ? l.from_end(slot.registered_labels) : 0;
-  const std::uint16_t suf_off = slot.suffix_labels ? l.from_end(slot.suffix_labels) : size;
+  // libpsl's registrable domain is the suffix and one label more, none when the name is a suffix.
+  const std::size_t s = whole.suffix_labels;
+  const std::uint16_t reg_off = (s != 0 && s < l.n) ? l.from_end(s + 1) : 0;
+  const std::uint16_t suf_off = s != 0 ? l.from_end(s) : size;
   return {reg_off, suf_off};
 }
 
@@ -145,18 +250,19 @@ void QueryName::set(const dnsparse::Message& m, DomainSplitter* splitter) noexce
   lower_[len_] = '\0';
   labels_ = m.qname_labels();
   hash_ = XXH3_64bits(lower_.data(), len_);
-  if (splitter != nullptr) {
-    split_ = splitter->split(lower(), starts_, hash_);
-  } else {
-    split_ = {starts_.n >= 2 ? starts_.from_end(2) : std::uint16_t{0}, starts_.n ? starts_.from_end(1) : len_};
-  }
   suffixes_ = std::min(starts_.n, kSuffixHashes);
-  domain_hash_ = hash_;
   for (std::size_t k = 1; k <= suffixes_; ++k) {
     const std::uint16_t at = starts_.from_end(k);
     suffix_hashes_[k - 1] = at == 0 ? hash_ : XXH3_64bits(lower_.data() + at, len_ - at);
-    if (at == split_.registered) domain_hash_ = suffix_hashes_[k - 1];
   }
+  if (splitter != nullptr) {
+    split_ = splitter->split(lower(), starts_, hash_, {suffix_hashes_.data(), suffixes_});
+  } else {
+    split_ = {starts_.n >= 2 ? starts_.from_end(2) : std::uint16_t{0}, starts_.n ? starts_.from_end(1) : len_};
+  }
+  domain_hash_ = hash_;
+  for (std::size_t k = 1; k <= suffixes_; ++k)
+    if (starts_.from_end(k) == split_.registered) domain_hash_ = suffix_hashes_[k - 1];
   // A registered domain deeper than the suffix hashes reach (an ip6.arpa /64 has 18 labels).
   if (split_.registered > 0 && split_.registered < len_ && starts_.n > kSuffixHashes &&
       split_.registered < starts_.from_end(kSuffixHashes))

@@ -2,7 +2,12 @@
 // subdomain / public suffix split (system Public Suffix List, plus the DNS special cases).
 #include <catch2/catch.hpp>
 
+#include <libpsl.h>
+
+#include <algorithm>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "frame_builder.hpp"
 #include "dnsvigil/sensor/names.hpp"
@@ -197,4 +202,78 @@ TEST_CASE("names: a PSL file that cannot be loaded is an exception at startup", 
   QueryName n;
   n.set(m, &from_file);
   CHECK(n.registered_domain() == "foo.github.io");
+}
+
+// ------------------------------------------------------- the suffix-keyed cache against libpsl
+
+namespace {
+
+// libpsl's own answer for a whole name, as offsets: the oracle the splitter must reproduce.
+DomainSplit oracle(const psl_ctx_t* psl, const std::string& name) {
+  const char* reg = psl_registrable_domain(psl, name.c_str());
+  const char* suf = psl_unregistrable_domain(psl, name.c_str());
+  const auto off = [&](const char* p, std::size_t none) {
+    return static_cast<std::uint16_t>(p != nullptr ? static_cast<std::size_t>(p - name.c_str()) : none);
+  };
+  return {off(reg, 0), off(suf, name.size())};
+}
+
+}  // namespace
+
+TEST_CASE("names: the split keyed by rule suffixes is libpsl's split of the whole name, for names at and "
+          "around every rule of the system list", "[names][psl]") {
+  const std::string list = "/usr/share/publicsuffix/public_suffix_list.dat";
+  std::ifstream in(list);
+  if (!in) {
+    WARN("skipped: no " << list << " (Debian package publicsuffix)");
+    return;
+  }
+  psl_ctx_t* psl = psl_load_file(list.c_str());
+  REQUIRE(psl != nullptr);
+  DomainSplitter sp(list);
+  REQUIRE(sp.keyed_by_suffix());
+
+  // Names at every ASCII rule, one and two labels below it, under its wildcard, at and under its
+  // exception; the same labels recur under many rules, so later names meet cache entries that
+  // earlier ones made. Plus registered domains under common suffixes with many hosts each.
+  std::vector<std::string> names;
+  std::string line;
+  std::size_t rules = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line.rfind("//", 0) == 0) continue;
+    std::string r = line.substr(0, line.find_first_of(" \t\r"));
+    if (r.empty() || std::any_of(r.begin(), r.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
+      continue;
+    ++rules;
+    if (r[0] == '!') r.erase(0, 1);
+    if (r.rfind("*.", 0) == 0) r = "w" + r.substr(1);
+    if (r.size() >= 4 && r.compare(r.size() - 4, 4, "arpa") == 0) continue;  // the reverse special cases
+    for (const char* pre : {"", "x.", "y.x.", "s3.", "www.", "city.", "blogspot.", "xn--p1ai."}) names.push_back(pre + r);
+  }
+  REQUIRE(rules > 5000);
+  for (const char* sfx : {"com", "co.uk", "github.io", "kawasaki.jp", "city.kawasaki.jp", "amazonaws.com",
+                          "s3.amazonaws.com", "compute.amazonaws.com", "ck", "www.ck", "local"})
+    for (int d = 0; d < 50; ++d)
+      for (int h = 0; h < 4; ++h)
+        names.push_back("h" + std::to_string(h) + ".d" + std::to_string(d) + "." + sfx);
+
+  std::size_t checked = 0, mismatched = 0;
+  for (int pass = 0; pass < 2; ++pass) {  // the second pass, reversed, finds the cache full of other names
+    if (pass == 1) std::reverse(names.begin(), names.end());
+    for (const std::string& n : names) {
+      const DomainSplit want = oracle(psl, n);
+      const DomainSplit got = sp.split(n);
+      ++checked;
+      if (got.registered != want.registered || got.suffix != want.suffix) {
+        if (++mismatched <= 10) {
+          INFO(n << ": registered at " << got.registered << " (libpsl " << want.registered << "), suffix at "
+                 << got.suffix << " (libpsl " << want.suffix << ")");
+          CHECK(false);
+        }
+      }
+    }
+  }
+  CHECK(mismatched == 0);
+  CHECK(checked > 100000);
+  psl_free(psl);
 }

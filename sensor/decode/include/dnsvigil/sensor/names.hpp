@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <span>
 #include <string_view>
 
 #include "dnsvigil/dnsparse/message.hpp"
@@ -37,12 +38,18 @@ struct DomainSplit {
 ///  - a name that is itself a public suffix (`co.uk`) → the whole name;
 ///  - unknown TLDs (`corp.local`) → the last two labels (the PSL's implicit `*` rule);
 ///  - names holding escaped octets → the last two labels (the PSL cannot judge them).
-/// Results are cached by name, so repeated names cost a hash and a compare.
+/// Results are cached by the part of the name the list can tell apart: with a text list
+/// (.dat, as Debian's `publicsuffix` ships), every label-suffix of its rules is known, so a
+/// name is looked up by its longest such suffix plus one label: `x1.victim.com` and
+/// `x2.victim.com` are one cache entry and one libpsl call, which keeps a random-subdomain
+/// flood from paying a libpsl walk per name. Names with an `xn--` label, and lists in DAFSA
+/// form, are cached by the whole name.
 class DomainSplitter {
  public:
   /// Loads `psl_file` (a .dat or .dafsa list); empty means the system list that Debian's
-  /// `publicsuffix` package installs, falling back to libpsl's built-in copy. Throws
-  /// std::runtime_error when a named file cannot be loaded.
+  /// `publicsuffix` package installs (its .dat), falling back to libpsl's newest copy (the
+  /// system .dafsa or the built-in one). Throws std::runtime_error when a named file cannot be
+  /// loaded.
   explicit DomainSplitter(const std::string& psl_file = {});
   ~DomainSplitter();
   DomainSplitter(const DomainSplitter&) = delete;
@@ -51,8 +58,12 @@ class DomainSplitter {
   /// Splits `lower` (lower case, presentation form, no trailing dot). `lower` must be followed
   /// by a NUL octet (QueryName guarantees it).
   [[nodiscard]] DomainSplit split(std::string_view lower) noexcept;
-  /// The same with the label starts and the XXH3 of `lower` already known.
-  [[nodiscard]] DomainSplit split(std::string_view lower, const LabelStarts& labels, std::uint64_t hash) noexcept;
+  /// The same with the label starts and the XXH3 of `lower` known, and `tails[k - 1]` the XXH3
+  /// of its last k labels (k = 1 .. tails.size(), fewer than all labels allowed).
+  [[nodiscard]] DomainSplit split(std::string_view lower, const LabelStarts& labels, std::uint64_t hash,
+                                  std::span<const std::uint64_t> tails) noexcept;
+  /// Whether the cache is keyed by rule suffixes (a text list was loaded) or by whole names.
+  [[nodiscard]] bool keyed_by_suffix() const noexcept;
   /// Where the list came from, for the startup log.
   [[nodiscard]] const std::string& source() const noexcept { return source_; }
 
