@@ -1,6 +1,7 @@
 #include "dnsvigil/sensor/names.hpp"
 
 #include <libpsl.h>
+#include <sys/stat.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -8,6 +9,8 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <vector>
 
@@ -112,12 +115,58 @@ bool has_idn_label(std::string_view lower, const LabelStarts& l) noexcept {
   return false;
 }
 
-}  // namespace
-
-struct DomainSplitter::Impl {
+// A loaded list, shared by every splitter of the process that names the same file (workers,
+// reloads): libpsl's lookups on a loaded context are thread-safe, and the rule tails are read
+// only. Loading the Debian list takes ~15 ms, once.
+struct LoadedList {
   psl_ctx_t* psl = nullptr;
   bool owned = false;
   RuleTails tails;
+  std::string source;
+  LoadedList() = default;
+  LoadedList(const LoadedList&) = delete;
+  LoadedList& operator=(const LoadedList&) = delete;
+  ~LoadedList() {
+    if (owned) psl_free(psl);
+  }
+};
+
+std::shared_ptr<const LoadedList> load_list(const std::string& psl_file) {
+  std::string file = psl_file;
+  if (file.empty() && std::ifstream(kSystemList).good()) file = kSystemList;
+  // The same path is loaded again once the file changed (a reload after a list update).
+  std::string key = file;
+  struct stat st {};
+  if (!file.empty() && ::stat(file.c_str(), &st) == 0)
+    key += '\0' + std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) + '/' +
+           std::to_string(st.st_size);
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<const LoadedList>> loaded;
+  const std::lock_guard lock(mu);
+  if (const auto it = loaded.find(key); it != loaded.end()) return it->second;
+
+  auto l = std::make_shared<LoadedList>();
+  if (!file.empty()) {
+    l->psl = psl_load_file(file.c_str());
+    if (l->psl == nullptr) throw std::runtime_error("cannot load public suffix list '" + file + "'");
+    l->owned = true;
+    l->tails.load(file);
+    l->source = file;
+  } else if ((l->psl = psl_latest(nullptr)) != nullptr) {
+    l->owned = true;
+    l->source = "libpsl's newest public suffix list (system .dafsa or built-in)";
+  } else {
+    l->psl = const_cast<psl_ctx_t*>(psl_builtin());
+    l->source = "libpsl built-in public suffix list";
+  }
+  loaded.emplace(key, l);
+  return l;
+}
+
+}  // namespace
+
+struct DomainSplitter::Impl {
+  std::shared_ptr<const LoadedList> list;
   struct Slot {
     std::uint64_t hash;
     std::uint16_t len;
@@ -128,31 +177,13 @@ struct DomainSplitter::Impl {
 };
 
 DomainSplitter::DomainSplitter(const std::string& psl_file) : impl_(std::make_unique<Impl>()) {
-  std::string file = psl_file;
-  if (file.empty() && std::ifstream(kSystemList).good()) file = kSystemList;
-  if (!file.empty()) {
-    impl_->psl = psl_load_file(file.c_str());
-    if (impl_->psl == nullptr) throw std::runtime_error("cannot load public suffix list '" + file + "'");
-    impl_->owned = true;
-    impl_->tails.load(file);
-    source_ = file;
-    return;
-  }
-  impl_->psl = psl_latest(nullptr);
-  if (impl_->psl != nullptr) {
-    impl_->owned = true;
-    source_ = "libpsl's newest public suffix list (system .dafsa or built-in)";
-  } else {
-    impl_->psl = const_cast<psl_ctx_t*>(psl_builtin());
-    source_ = "libpsl built-in public suffix list";
-  }
+  impl_->list = load_list(psl_file);
+  source_ = impl_->list->source;
 }
 
-DomainSplitter::~DomainSplitter() {
-  if (impl_ && impl_->owned) psl_free(impl_->psl);
-}
+DomainSplitter::~DomainSplitter() = default;
 
-bool DomainSplitter::keyed_by_suffix() const noexcept { return !impl_->tails.empty(); }
+bool DomainSplitter::keyed_by_suffix() const noexcept { return !impl_->list->tails.empty(); }
 
 DomainSplit DomainSplitter::split(std::string_view lower) noexcept {
   const LabelStarts l = LabelStarts::of(lower);
@@ -176,7 +207,7 @@ DomainSplit DomainSplitter::split(std::string_view lower, const LabelStarts& l, 
     if (ends_with(lower, ".ip6.arpa") || lower == "ip6.arpa")
       return {l.n >= 18 ? l.from_end(18) : std::uint16_t{0}, l.from_end(2)};
   }
-  if (l.escaped || impl_->psl == nullptr) return {l.n >= 2 ? l.from_end(2) : std::uint16_t{0}, l.from_end(1)};
+  if (l.escaped || impl_->list->psl == nullptr) return {l.n >= 2 ? l.from_end(2) : std::uint16_t{0}, l.from_end(1)};
 
   Impl::Slot& whole = impl_->cache[hash & (impl_->cache.size() - 1)];
   if (whole.hash != hash || whole.len != size) {
@@ -187,9 +218,9 @@ DomainSplit DomainSplitter::split(std::string_view lower, const LabelStarts& l, 
     // name, and the registered domain is that suffix and one label more.
     std::size_t m = l.n;
     std::uint64_t key = hash;
-    if (!impl_->tails.empty() && !has_idn_label(lower, l)) {
+    if (!impl_->list->tails.empty() && !has_idn_label(lower, l)) {
       std::size_t t = 0;
-      while (t < tails.size() && impl_->tails.contains(tails[t])) ++t;
+      while (t < tails.size() && impl_->list->tails.contains(tails[t])) ++t;
       // t == tails.size(): the tails given ran out before T ended; keep the whole name.
       if (t < tails.size() && t + 1 < l.n) {
         m = t + 1;
@@ -202,7 +233,7 @@ DomainSplit DomainSplitter::split(std::string_view lower, const LabelStarts& l, 
     std::uint8_t s = part.suffix_labels;
     if (part.hash != key || part.len != len) {
       // libpsl needs a NUL-terminated string; QueryName guarantees one after `lower`.
-      const char* suf = psl_unregistrable_domain(impl_->psl, lower.data() + at);
+      const char* suf = psl_unregistrable_domain(impl_->list->psl, lower.data() + at);
       s = 0;
       for (std::size_t k = 1; k <= m; ++k)
         if (suf != nullptr && lower.data() + l.from_end(k) == suf) s = static_cast<std::uint8_t>(k);
