@@ -100,6 +100,9 @@ for rate in $rates; do
   if [[ -n $sent && ${kdrops:-1} -eq 0 && ${handled:-0} -ge $sent ]]; then result=ok; fi
   # tcpreplay may not reach the asked rate on this machine: report what it reached.
   printf '%-10s %10s %10s %10s %10s %10s  %s\n' "$rate" "${sent:-?}" "${received:-?}" "${kdrops:-?}" "${handled:-?}" "${achieved:-?}" "$result"
-  if [[ $result == ok ]]; then best=${achieved%.*}; else break; fi
+  # The best rate reached, not the last: tcpreplay's own ceiling varies from step to step.
+  [[ $result == ok ]] || break
+  reached=${achieved%.*}
+  if ((${reached:-0} > best)); then best=$reached; fi
 done
 echo "highest achieved rate with zero drops: $best packets/s (workers $workers, ring $buffer, $seconds s per step)"
