@@ -53,6 +53,17 @@ struct Samples {
       if (item[i].view() == s.substr(0, std::min(s.size(), N))) return;
     item[count++].set(s);
   }
+  /// add(a + " " + b), without building that string on the heap (cut as add would cut it).
+  void add(std::string_view a, std::string_view b) noexcept {
+    if (count == K) return;
+    char buf[N + 1];
+    std::size_t n = std::min(a.size(), N + 1);
+    std::memcpy(buf, a.data(), n);
+    if (n <= N) buf[n++] = ' ';
+    const std::size_t m = std::min(b.size(), N + 1 - n);
+    std::memcpy(buf + n, b.data(), m);
+    add(std::string_view(buf, n + m));
+  }
   [[nodiscard]] std::vector<std::string> list(std::size_t max) const {
     std::vector<std::string> out;
     for (std::uint8_t i = 0; i < count && out.size() < max; ++i) out.push_back(item[i].str());

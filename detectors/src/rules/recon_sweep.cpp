@@ -128,7 +128,7 @@ class ReconSweep final : public Detector {
     const std::uint16_t before_t = b.qtypes, before_n = b.names;
     if (tb >= 0) b.qtypes = static_cast<std::uint16_t>(b.qtypes | (1U << tb));
     if (nb >= 0) b.names = static_cast<std::uint16_t>(b.names | (1U << nb));
-    st.samples.add(std::string(lower) + " " + type_text(ev.msg->question().type));
+    st.samples.add(lower, type_text(ev.msg->question().type));
     if (b.qtypes != before_t || b.names != before_n) {
       std::uint16_t qt = 0, nm = 0;
       st.ring.recent(p, 2, [&](const Bucket& x) {

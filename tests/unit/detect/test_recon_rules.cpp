@@ -2,8 +2,8 @@
 // queries and responses: the threshold and window of RD=0 names, every exemption (RD=1,
 // non-resolver servers, monitored zones, authoritative role, resolver and scanner clients),
 // cache hits; the established history, the deferral to rogue_resolver and the sanctioned
-// resolvers never being a "new server". The lab captures (pcaps/detect/{cache_snooping,
-// resolver_switch}/) test them on real traffic.
+// resolvers never being a "new server"; recon_sweep's samples. The lab captures
+// (pcaps/detect/{cache_snooping,resolver_switch,recon_sweep}/) test them on real traffic.
 #include <catch2/catch.hpp>
 
 #include <memory>
@@ -44,6 +44,7 @@ struct Msg {
   std::uint16_t rcode = 0;
   int answers = 0;  // A records in the answer section (responses)
   std::uint16_t server_port = 53;
+  std::uint16_t qtype = rrtype::A;
 };
 
 std::unique_ptr<Event> make(const Msg& m) {
@@ -51,7 +52,7 @@ std::unique_ptr<Event> make(const Msg& m) {
   std::uint16_t flags = m.rd ? 0x0100 : 0;
   if (m.response) flags = static_cast<std::uint16_t>(flags | 0x8000 | 0x0080 | m.rcode);  // QR RA rcode
   w.header(0x1234, flags, 1, static_cast<std::uint16_t>(m.answers), 0, 0);
-  w.name(m.name).qtc(rrtype::A);
+  w.name(m.name).qtc(m.qtype);
   for (int i = 0; i < m.answers; ++i) {
     w.name(m.name).rr_fixed(rrtype::A, 1, 300);
     w.bytes({198, 51, 100, static_cast<std::uint8_t>(10 + i)});
@@ -98,6 +99,7 @@ DetectorSettings only(std::string_view rule, bool rogue = false) {
   s.zone_transfer.enabled = s.enumeration.enabled = s.recon_sweep.enabled = false;
   s.tunneling.enabled = s.beaconing.enabled = s.answer_change.enabled = s.spoofed_response.enabled = false;
   if constexpr (requires { s.intel_match.enabled; }) s.intel_match.enabled = false;
+  s.recon_sweep.enabled = rule == "recon_sweep";
   s.cache_snooping.enabled = rule == "cache_snooping";
   s.resolver_switch.enabled = rule == "resolver_switch";
   s.rogue_resolver.enabled = rogue;
@@ -459,4 +461,28 @@ TEST_CASE("resolver_switch: silent without network.resolvers, and for resolver o
     REQUIRE(sink.alerts.size() == 1);
     CHECK(sink.alerts[0].client == ip("10.20.1.201"));
   }
+}
+
+// ---- recon_sweep --------------------------------------------------------------------------
+
+TEST_CASE("recon_sweep: four record types of one domain alert, with 'name TYPE' samples, long ones cut",
+          "[detect][recon_sweep]") {
+  // Samples hold 64 characters; a longer "name TYPE" text is cut there and marked "...".
+  const std::string long_name = std::string(60, 'a') + ".example.com";
+  Sink out;
+  Engine engine(only("recon_sweep"), out);
+  const std::uint16_t types[] = {rrtype::MX, rrtype::TXT, rrtype::NS, rrtype::SOA};
+  for (int i = 0; i < 4; ++i) {
+    Msg m;
+    m.rd = true;
+    m.ts = kT0 + i * kSec;
+    m.name = i == 0 ? long_name : "example.com";
+    m.qtype = types[i];
+    feed(engine, m);
+  }
+  const auto alerts = out.of("recon_sweep");
+  REQUIRE(alerts.size() == 1);
+  CHECK(alerts[0].registered_domain == "example.com");
+  CHECK(alerts[0].samples ==
+        std::vector<std::string>{long_name.substr(0, 64) + "...", "example.com TXT", "example.com NS", "example.com SOA"});
 }
