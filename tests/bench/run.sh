@@ -83,20 +83,21 @@ if [[ -z "$build_dir" ]]; then
     fi
   fi
   say "== building dnsvigil, dnsgen and pcap_floor (release preset; log: $cache/build.log)"
-  if ! cmake --build --preset release --target dnsvigil dnsgen pcap_floor >"$cache/build.log" 2>&1; then
+  if ! cmake --build --preset release --target dnsvigil dnsgen pcap_floor bench_allocs >"$cache/build.log" 2>&1; then
     # CI builds with -Werror; a compiler-version warning in product code must not stop a
     # benchmark, so retry once without it (the figures do not depend on warning flags).
     say "   build failed:"
     grep -E '^FAILED|error:' "$cache/build.log" | head -4 | cut -c1-200 | sed 's/^/     /'
     say "   retrying with -DDNSVIGIL_WERROR=OFF (warnings are not errors for a benchmark)"
     cmake --preset release -DDNSVIGIL_WERROR=OFF >/dev/null
-    cmake --build --preset release --target dnsvigil dnsgen pcap_floor >>"$cache/build.log" 2>&1 ||
+    cmake --build --preset release --target dnsvigil dnsgen pcap_floor bench_allocs >>"$cache/build.log" 2>&1 ||
       { tail -20 "$cache/build.log"; exit 1; }
   fi
 fi
 dnsvigil="$build_dir/sensor/app/dnsvigil"
 dnsgen="$build_dir/tests/bench/gen/dnsgen"
 floor="$build_dir/tests/bench/floor/pcap_floor"
+allocs="$build_dir/tests/bench/bench_allocs"  # optional: older build trees lack it
 config="$root/tests/bench/gen/bench-config.yaml"
 for b in "$dnsvigil" "$dnsgen" "$floor"; do
   [[ -x "$b" ]] || { say "run.sh: $b is missing (build the release preset, or give --build-dir)"; exit 1; }
@@ -289,6 +290,15 @@ if ((${#size_list[@]} >= 2)); then
   say "linearity (dnsvigil, alerts run): $ns_small ns CPU/packet at $(human "$small"), $ns_large ns at $(human "$large")" \
     "(x$(ratio "$ns_large" "$ns_small")); wall: $(awk -v c="${wall_of[$small]}" -v n="$small" 'BEGIN{printf "%.0f", c*1e9/n}')" \
     "vs $(awk -v c="${wall_of[$large]}" -v n="$large" 'BEGIN{printf "%.0f", c*1e9/n}') ns/packet"
+fi
+
+# Heap allocations per packet: the packet path and every rule, as one worker runs them, on the
+# second half of the smallest file (the first half grows the tables to their working size).
+if [[ -x "$allocs" ]]; then
+  say "allocations (bench_allocs FILE bench-config.yaml, $(human "${size_list[0]}") file):" \
+    "$("$allocs" "$(main_file "${size_list[0]}")" "$config" | tr '\n' ';' | sed 's/;$//; s/;/; /')"
+else
+  say "allocations: skipped ($allocs not built)"
 fi
 
 # ---- workers --------------------------------------------------------------------------------
