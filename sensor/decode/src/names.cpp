@@ -109,6 +109,16 @@ class RuleTails {
   std::size_t mask_ = 0;
 };
 
+// XXH3 of the name's last k labels into out[k - 1], k = 1 .. n (the last one may be the whole
+// name, whose hash `whole` is known).
+void tail_hashes(std::string_view lower, const LabelStarts& l, std::uint64_t whole, std::uint64_t* out,
+                 std::size_t n) noexcept {
+  for (std::size_t k = 1; k <= n; ++k) {
+    const std::uint16_t at = l.from_end(k);
+    out[k - 1] = at == 0 ? whole : XXH3_64bits(lower.data() + at, lower.size() - at);
+  }
+}
+
 bool has_idn_label(std::string_view lower, const LabelStarts& l) noexcept {
   for (std::size_t k = 0; k < l.n; ++k)
     if (lower.compare(l.start[k], 4, "xn--") == 0) return true;
@@ -187,13 +197,11 @@ bool DomainSplitter::keyed_by_suffix() const noexcept { return !impl_->list->tai
 
 DomainSplit DomainSplitter::split(std::string_view lower) noexcept {
   const LabelStarts l = LabelStarts::of(lower);
-  std::array<std::uint64_t, 16> tails{};
+  const std::uint64_t whole = XXH3_64bits(lower.data(), lower.size());
+  std::array<std::uint64_t, QueryName::kSuffixHashes> tails{};
   const std::size_t n = std::min(l.n, tails.size());
-  for (std::size_t k = 1; k <= n; ++k) {
-    const std::uint16_t at = l.from_end(k);
-    tails[k - 1] = XXH3_64bits(lower.data() + at, lower.size() - at);
-  }
-  return split(lower, l, XXH3_64bits(lower.data(), lower.size()), {tails.data(), n});
+  tail_hashes(lower, l, whole, tails.data(), n);
+  return split(lower, l, whole, {tails.data(), n});
 }
 
 DomainSplit DomainSplitter::split(std::string_view lower, const LabelStarts& l, std::uint64_t hash,
@@ -282,10 +290,7 @@ void QueryName::set(const dnsparse::Message& m, DomainSplitter* splitter) noexce
   labels_ = m.qname_labels();
   hash_ = XXH3_64bits(lower_.data(), len_);
   suffixes_ = std::min(starts_.n, kSuffixHashes);
-  for (std::size_t k = 1; k <= suffixes_; ++k) {
-    const std::uint16_t at = starts_.from_end(k);
-    suffix_hashes_[k - 1] = at == 0 ? hash_ : XXH3_64bits(lower_.data() + at, len_ - at);
-  }
+  tail_hashes(lower(), starts_, hash_, suffix_hashes_.data(), suffixes_);
   if (splitter != nullptr) {
     split_ = splitter->split(lower(), starts_, hash_, {suffix_hashes_.data(), suffixes_});
   } else {

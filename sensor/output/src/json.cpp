@@ -112,19 +112,16 @@ Json& Json::str(std::string_view s) {
   return *this;
 }
 
-Json& Json::num(std::uint64_t v) {
-  reserve(20);
+template <class Int>
+Json& Json::integer(Int v) {
+  reserve(20);  // the longest: -9223372036854775808
   comma();
   pos_ = std::to_chars(pos_, end_, v).ptr;
   return *this;
 }
 
-Json& Json::num(std::int64_t v) {
-  reserve(20);
-  comma();
-  pos_ = std::to_chars(pos_, end_, v).ptr;
-  return *this;
-}
+Json& Json::num(std::uint64_t v) { return integer(v); }
+Json& Json::num(std::int64_t v) { return integer(v); }
 
 Json& Json::boolean(bool v) { return raw(v ? "true" : "false"); }
 

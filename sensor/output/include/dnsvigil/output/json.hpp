@@ -74,6 +74,8 @@ class Json {
  private:
   Json& open(char c);
   Json& close(char c);
+  template <class Int>
+  Json& integer(Int v);
   /// Makes room for n more octets plus a separating comma.
   void reserve(std::size_t n) {
     if (static_cast<std::size_t>(end_ - pos_) <= n) grow(n + 1);
