@@ -57,6 +57,13 @@ std::string suggestion(std::string_view path) {
   return {};
 }
 
+// Keys that moved: the old path is still read.
+std::string_view renamed(std::string_view path) {
+  if (path == "network.mail_servers") return "roles.mail_servers";
+  if (path == "network.scanners") return "roles.scanners";
+  return path;
+}
+
 bool is_section(std::string_view path) {
   for (const Key& k : schema())
     if (k.path.size() > path.size() && k.path.substr(0, path.size()) == path && k.path[path.size()] == '.') return true;
@@ -283,7 +290,7 @@ void walk(const YAML::Node& node, const std::string& prefix, Settings& s, Proble
       continue;
     }
     const std::string path = prefix.empty() ? kv.first.Scalar() : prefix + "." + kv.first.Scalar();
-    if (const Key* k = find_key(path)) {
+    if (const Key* k = find_key(renamed(path))) {
       assign(*k, kv.second, s, p);
     } else if (is_section(path)) {
       if (kv.second.IsNull()) continue;
@@ -312,11 +319,30 @@ void load_intel(Settings& s, const std::string& base_dir, Problems& p) {
   intel.lists = std::move(lists);
 }
 
+// The service catalogue: the built-in list (unless turned off) plus names.service_files, read
+// with the configuration like the intel lists.
+void load_services(Settings& s, const std::string& base_dir, Problems& p) {
+  auto& opt = s.pipeline;
+  if (opt.builtin_services && opt.service_files.empty()) {
+    opt.services = sensor::ServiceCatalogue::builtin();
+    return;
+  }
+  auto cat = std::make_shared<sensor::ServiceCatalogue>();
+  std::vector<std::string> problems;
+  if (opt.builtin_services) cat->add_text(sensor::ServiceCatalogue::builtin_text(), "built-in", problems);
+  for (const auto& f : opt.service_files)
+    cat->add_file(f.empty() || f.front() == '/' || base_dir.empty() ? f : base_dir + "/" + f, problems);
+  for (const auto& what : problems) p.lines.push_back(p.file + ": names.service_files: " + what);
+  cat->finish();
+  opt.services = std::move(cat);
+}
+
 Settings load_node(const YAML::Node& root, const std::string& name, const std::string& base_dir) {
   Settings s = defaults();
   Problems p{name, {}};
   if (!root.IsNull()) walk(root, "", s, p);
   if (p.lines.empty()) load_intel(s, base_dir, p);
+  if (p.lines.empty()) load_services(s, base_dir, p);
   if (!p.lines.empty()) {
     std::string all;
     for (const auto& l : p.lines) all += (all.empty() ? "" : "\n") + l;

@@ -80,6 +80,15 @@ const Key kKeys[] = {
         "Public Suffix List file (.dat or .dafsa) used to find registered domains; empty means the system list "
         "(Debian package publicsuffix).",
         0, 0),
+    KEY("names.builtin_services", boolean, pipeline.builtin_services,
+        "Classify names with the service catalogue shipped with dnsvigil (DNS blocklists, hash and anti-virus "
+        "lookups, CDN and cloud names, reverse zones; /usr/share/dnsvigil/services.txt).",
+        0, 0),
+    KEY("names.service_files", strings, pipeline.service_files,
+        "More service catalogue files (the services.txt format: '<kind> <domain> [description]'); relative paths "
+        "are found next to the configuration file. A name under a catalogued service is never counted as "
+        "enumeration, tunnelling or beaconing evidence.",
+        0, 0),
     // network policy
     KEY("network.internal", prefixes, detectors.network.internal, "Internal address space.", 0, 0),
     KEY("network.resolvers", prefixes, detectors.network.resolvers,
@@ -88,18 +97,51 @@ const Key kKeys[] = {
         0, 0),
     KEY("network.secondaries", prefixes, detectors.network.secondaries, "Hosts allowed to request zone transfers.", 0,
         0),
-    KEY("network.mail_servers", prefixes, detectors.network.mail_servers,
-        "Client role mail server: MX/TXT/_dmarc/DKIM lookups are their job (recon_sweep ignores them).", 0, 0),
-    KEY("network.scanners", prefixes, detectors.network.scanners,
-        "Client role authorised scanner: exempt from zone_transfer, enumeration and recon_sweep.", 0, 0),
     KEY("network.monitored_zones", strings, detectors.network.monitored_zones,
         "Zones this site serves; enables zone-wide views (enumeration across all clients).", 0, 0),
     KEY("network.role", choice, role, "Where the sensor sits: tap (SPAN/tap port), recursive or authoritative server.",
         0, 0, kRoles),
+    // client roles
+    KEY("roles.mail_servers", prefixes, detectors.network.mail_servers,
+        "Mail servers: their sender-policy (MX, SPF, DMARC, DKIM), blocklist and reverse lookups are their job "
+        "(recon_sweep ignores them; beaconing ignores their MX/TXT/PTR lookups). Also learned from traffic. "
+        "network.mail_servers is the older name.",
+        0, 0),
+    KEY("roles.monitoring", prefixes, detectors.roles.monitoring,
+        "Monitoring hosts (SIEM, inventory, log collectors) that resolve PTR names of whole address ranges. Also "
+        "learned from traffic.",
+        0, 0),
+    KEY("roles.container_nodes", prefixes, detectors.roles.container_nodes,
+        "Container nodes (Kubernetes, ndots:5) whose stub resolvers try each name with every search suffix: those "
+        "expansions count for no name-keyed rule. Also learned from traffic.",
+        0, 0),
+    KEY("roles.scanners", prefixes, detectors.network.scanners,
+        "Authorised scanners: exempt from zone_transfer, enumeration and recon_sweep. network.scanners is the older "
+        "name.",
+        0, 0),
+    KEY("roles.learn", boolean, detectors.roles.learn,
+        "Learn mail servers, monitoring hosts and container nodes from their traffic (a role exempts only the pattern "
+        "it explains).",
+        0, 0),
+    KEY("roles.mail_domains", uint, detectors.roles.mail_domains,
+        "Distinct domains with sender-policy lookups (MX, SPF TXT, _dmarc, DKIM selectors) that, with mail_checks, "
+        "make a mail server.",
+        1, 1000),
+    KEY("roles.mail_checks", uint, detectors.roles.mail_checks,
+        "Distinct blocklist or outside-address PTR lookups that, with mail_domains, make a mail server.", 1, 1000),
+    KEY("roles.monitoring_ptr", uint, detectors.roles.monitoring_ptr,
+        "Distinct PTR names in 10 minutes that make a monitoring host.", 8, 100000),
+    KEY("roles.container_bases", uint, detectors.roles.container_bases,
+        "Names tried with two or more search suffixes that make a container node.", 1, 8),
     // detectors, shared
     KEY("detectors.suppression", duration, detectors.suppression,
         "One alert per (rule, key) per period; later triggers fold into a summary at its end.", 0, 7 * kDay),
     KEY("detectors.samples", uint, detectors.samples, "Sample names attached to an alert.", 0, 50),
+    KEY("detectors.precedence_hold", duration, detectors.precedence_hold,
+        "One activity, one alert: an alert that another rule's alert on the same client and domain would explain "
+        "(enumeration, beaconing, recon_sweep under tunneling; an NXDOMAIN burst under enumeration) waits this long "
+        "of packet time to be attached to it; 0 sends it at once.",
+        0, 3600),
     KEY("detectors.suppression_keys", uint, detectors.suppression_keys,
         "(rule, key) pairs under suppression at once.", 16, 16777216),
     KEY("detectors.allowlist.clients", prefixes, detectors.allow.clients, "Clients every rule ignores.", 0, 0),
@@ -119,9 +161,19 @@ const Key kKeys[] = {
     KEY("detectors.enumeration.nxdomain_ratio", real, detectors.enumeration.nxdomain_ratio,
         "NXDOMAIN share of answers for the 10-minute trigger.", 0, 1),
     KEY("detectors.enumeration.distinct_1h", uint, detectors.enumeration.distinct_1h,
-        "Distinct names under one domain in 1 h (the Sentinel rule's threshold).", 2, 10000000),
+        "Distinct names under one domain in 1 h (the Sentinel rule's threshold), with brute-force evidence.", 2,
+        10000000),
     KEY("detectors.enumeration.distinct_any", uint, detectors.enumeration.distinct_any,
-        "Distinct names under one domain in 1 h that alert at high severity.", 2, 10000000),
+        "Distinct names under one domain in 1 h reported as distinct_any (same evidence as distinct_1h).", 2,
+        10000000),
+    KEY("detectors.enumeration.evidence_nxdomain_ratio", real, detectors.enumeration.evidence_nxdomain_ratio,
+        "NXDOMAIN share of the answers in 1 h that distinct_1h and distinct_any need as brute-force evidence (with "
+        "word_share); where no answer is visible, the domain must instead be one few clients use.",
+        0, 1),
+    KEY("detectors.enumeration.word_share", real, detectors.enumeration.word_share,
+        "Share of the distinct names whose first label looks like a word-list entry, needed by every "
+        "distinct-name trigger (hashes, encoded data and address labels are no brute force).",
+        0, 1),
     KEY("detectors.enumeration.nxdomain_burst", uint, detectors.enumeration.nxdomain_burst,
         "NXDOMAIN answers to one client in 5 min, any domain.", 2, 10000000),
     KEY("detectors.enumeration.nxdomain_burst_ratio", real, detectors.enumeration.nxdomain_burst_ratio,
@@ -155,6 +207,10 @@ const Key kKeys[] = {
         "Server ports that count as DNS (53; 853 is DNS over TLS).", 0, 0),
     KEY("detectors.rogue_resolver.learn_min_clients", uint, detectors.rogue_resolver.learn_min_clients,
         "Without network.resolvers: internal clients a server must answer to be learned as a resolver.", 1, 1000),
+    KEY("detectors.rogue_resolver.defacto_share", real, detectors.rogue_resolver.defacto_share,
+        "Without network.resolvers: an outside server used by at least this share of the internal clients of the "
+        "most used server (and by learn_min_clients) is a de-facto resolver; other outside servers are deviations.",
+        0, 1),
     // tunneling
     RULE_COMMON(tunneling),
     KEY("detectors.tunneling.min_encoded_label", uint, detectors.tunneling.min_encoded_label,
@@ -166,7 +222,15 @@ const Key kKeys[] = {
     KEY("detectors.tunneling.info_bytes_1h", size, detectors.tunneling.info_bytes_1h,
         "Octets of distinct subdomains under one domain from one client in 1 h.", 64, 1073741824),
     KEY("detectors.tunneling.txt_null_per_min", uint, detectors.tunneling.txt_null_per_min,
-        "TXT/NULL queries under one domain from one client in one minute.", 1, 10000000),
+        "Distinct TXT/NULL names under one domain from one client in one minute (alerts above, when half of them "
+        "look encoded or their answers carry txt_null_answer_bytes).",
+        1, 10000000),
+    KEY("detectors.tunneling.txt_null_answer_bytes", uint, detectors.tunneling.txt_null_answer_bytes,
+        "Mean TXT/NULL record octets per answer that make a TXT/NULL rate a data channel.", 0, 65535),
+    KEY("detectors.tunneling.binary_names_10m", uint, detectors.tunneling.binary_names_10m,
+        "NULL or private-type queries with binary (non-printable) labels under one domain in 10 min (iodine's "
+        "handshake: strong evidence at low volume).",
+        1, 10000000),
     KEY("detectors.tunneling.seed_rule", boolean, detectors.tunneling.seed_rule,
         "Also run the Elastic ES|QL tunnelling rule of the reference page (per client, 24 h).", 0, 0),
     KEY("detectors.tunneling.seed_queries", uint, detectors.tunneling.seed_queries,
@@ -187,6 +251,14 @@ const Key kKeys[] = {
         24),
     KEY("detectors.beaconing.min_score", real, detectors.beaconing.min_score,
         "Regularity score (0..1) that alerts: 0.8 x (1 - MAD/median / 0.7) + 0.2 x (1 - |Bowley skew|).", 0, 1),
+    KEY("detectors.beaconing.clockwork_dispersion", real, detectors.beaconing.clockwork_dispersion,
+        "Dispersion (MAD of the intervals over the median interval beyond the burst merge) of a fixed timer: alerts "
+        "from min_lookups on.",
+        0, 1),
+    KEY("detectors.beaconing.jitter_dispersion", real, detectors.beaconing.jitter_dispersion,
+        "Dispersion of a jittered beacon: alerts when two overlapping windows of 23 intervals (36 lookups) both stay "
+        "within it.",
+        0, 1),
     KEY("detectors.beaconing.min_interval", duration, detectors.beaconing.min_interval,
         "Shortest median interval scored.", 0.1, kDay),
     KEY("detectors.beaconing.max_interval", duration, detectors.beaconing.max_interval,
@@ -241,6 +313,10 @@ const Key kKeys[] = {
     KEY("detectors.spoofed_response.reflection", uint, detectors.spoofed_response.reflection,
         "Unsolicited responses of any question to one client in the window that alert (reflection flood).", 2,
         100000000),
+    KEY("detectors.spoofed_response.reflection_servers", uint, detectors.spoofed_response.reflection_servers,
+        "Distinct servers in a reflection flood that make it an alert even where queries are not visible (one-way "
+        "taps), when most responses repeat a few questions.",
+        2, 1000000),
     KEY("detectors.spoofed_response.conflicting_answers", boolean, detectors.spoofed_response.conflicting_answers,
         "Alert on two responses with different answers to one query sent once.", 0, 0),
     KEY("detectors.spoofed_response.wrong_source", boolean, detectors.spoofed_response.wrong_source,

@@ -37,19 +37,6 @@ std::vector<sensor::Prefix> prefixes(std::initializer_list<const char*> texts) {
   return out;
 }
 
-std::vector<std::string> default_benign_encoders() {
-  return {
-      // Anti-virus / EDR cloud lookups that put file hashes or device ids in names.
-      "sophosxl.net", "mcafee.com", "trendmicro.com", "cloudsink.net", "symantecliveupdate.com", "eset.com",
-      "e5.sk", "avast.com", "kaspersky.com", "webroot.com", "mcafee-cloud.com",
-      // DNS blocklists (reversed addresses and hashes in labels).
-      "spamhaus.org", "spamcop.net", "surbl.org", "uribl.com", "barracudacentral.org", "sorbs.net", "dnswl.org",
-      "mailspike.net",
-      // CDNs and cloud endpoints with generated names.
-      "akamaiedge.net", "akamai.net", "akamaized.net", "edgekey.net", "edgesuite.net", "cloudfront.net",
-      "amazonaws.com", "azureedge.net", "fastly.net", "fastlylb.net", "trafficmanager.net", "cloudflare.net"};
-}
-
 double normalised_entropy(std::string_view s) noexcept {
   if (s.size() < 2) return 0.0;
   unsigned counts[256] = {};
@@ -65,6 +52,24 @@ double normalised_entropy(std::string_view s) noexcept {
   return max > 0 ? std::min(1.0, h / max) : 0.0;
 }
 
+bool wordlike_label(std::string_view l) noexcept {
+  if (l.empty() || l.size() > 24) return false;
+  std::size_t digits = 0, letters = 0;
+  bool hex = true;
+  for (std::size_t i = 0; i < l.size(); ++i) {
+    const char c = l[i];
+    const bool d = c >= '0' && c <= '9', a = c >= 'a' && c <= 'z';
+    if (!d && !a && c != '-' && !(c == '_' && i == 0)) return false;
+    digits += d;
+    letters += a;
+    hex = hex && (d || (c >= 'a' && c <= 'f'));
+  }
+  // Short numbers are list entries too ("1", "01", "2024"); longer digit runs are not words.
+  if (letters == 0) return digits <= 4;
+  if (digits * 2 > l.size()) return false;
+  return !(hex && digits != 0 && l.size() >= 12);
+}
+
 NameFeatures name_features(std::string_view lower, std::string_view sub, std::uint8_t labels,
                            std::size_t entropy_from) noexcept {
   NameFeatures f;
@@ -76,11 +81,32 @@ NameFeatures name_features(std::string_view lower, std::string_view sub, std::ui
   char chars[1024];
   std::size_t n = 0, label = 0;
   bool all_hex = true, all_b32 = true, digit = false;
+  // Per label: letters only, vowels, the longest run of consonants (natural-language words).
+  bool letters = true;
+  std::size_t vowels = 0, run = 0, longest_run = 0;
+  f.words_only = true;
+  const auto end_label = [&] {
+    if (label >= entropy_from && entropy_from != 0) {
+      const bool word = letters && label != 0 && vowels * 4 >= label && longest_run <= 4;
+      f.words_only = f.words_only && word;
+    }
+    label = 0;
+    letters = true;
+    vowels = run = longest_run = 0;
+  };
   for (std::size_t i = 0; i < sub.size(); ++i) {
     const char c = sub[i];
     if (c == '.') {
-      label = 0;
+      end_label();
       continue;
+    }
+    if (c >= 'a' && c <= 'z') {
+      const bool vowel = c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y';
+      vowels += vowel;
+      run = vowel ? 0 : run + 1;
+      longest_run = std::max(longest_run, run);
+    } else {
+      letters = false;
     }
     if (c == '\\') f.non_ldh = true;
     ++label;
@@ -92,6 +118,7 @@ NameFeatures name_features(std::string_view lower, std::string_view sub, std::ui
     digit = digit || is_digit;
     if (n < sizeof chars) chars[n++] = c;
   }
+  end_label();
   f.hex = all_hex && n != 0;
   f.base32 = all_b32 && digit;
   if (f.longest_label >= entropy_from) f.entropy = normalised_entropy({chars, n});

@@ -3,8 +3,13 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
 
 #include "dnsvigil/detect/sketch.hpp"
+#include "dnsvigil/detect/window.hpp"
+#include "dnsvigil/dnsparse/types.hpp"
 
 namespace dnsvigil::detect {
 
@@ -68,13 +73,117 @@ bool AllowMatcher::allows(const sensor::DnsEvent& ev) const noexcept {
   return !domains.empty() && !ev.qname->empty() && domains.matches(*ev.qname);
 }
 
-// Internal servers answering internal clients, with a small distinct count of those clients.
+std::string role_names(std::uint8_t roles) {
+  static constexpr std::pair<std::uint8_t, std::string_view> kNames[] = {
+      {kRoleResolver, "resolver"},   {kRoleMailServer, "mail_server"}, {kRoleMonitoring, "monitoring"},
+      {kRoleContainerNode, "container_node"}, {kRoleScanner, "scanner"}};
+  std::string out;
+  for (const auto& [bit, name] : kNames) {
+    if ((roles & bit) == 0) continue;
+    if (!out.empty()) out += ',';
+    out += name;
+  }
+  return out;
+}
+
+namespace {
+
+// A decimal label 0..255 without leading zeros ("0" allowed).
+bool octet_label(std::string_view l) noexcept {
+  if (l.empty() || l.size() > 3 || (l.size() > 1 && l[0] == '0')) return false;
+  unsigned v = 0;
+  for (const char c : l) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  return v <= 255;
+}
+
+bool nibble_label(std::string_view l) noexcept {
+  return l.size() == 1 && ((l[0] >= '0' && l[0] <= '9') || (l[0] >= 'a' && l[0] <= 'f'));
+}
+
+// The first `n` labels of `lower` (label starts `ls`) all satisfy `pred`.
+template <class Pred>
+bool leading_labels(std::string_view lower, const sensor::LabelStarts& ls, std::size_t n, Pred pred) noexcept {
+  if (ls.n <= n) return false;
+  for (std::size_t i = 0; i < n; ++i)
+    if (!pred(lower.substr(ls.start[i], ls.start[i + 1] - ls.start[i] - 1u))) return false;
+  return true;
+}
+
+int hex_value(char c) noexcept { return c <= '9' ? c - '0' : c - 'a' + 10; }
+
+}  // namespace
+
+bool standard_service_name(std::string_view lower) noexcept {
+  if (lower.find("._domainkey.") != std::string_view::npos) return true;  // DKIM selector
+  if (lower.empty() || lower[0] != '_') return false;
+  for (const std::string_view p : {"_dmarc.", "_mta-sts.", "_smtp._tls.", "_acme-challenge.", "_spf.", "_domainkey.",
+                                   "_bimi.", "_adsp._domainkey.", "_autodiscover._tcp."})
+    if (lower.starts_with(p)) return true;
+  // SRV owner names: _service._proto.name (RFC 2782).
+  const std::size_t dot = lower.find('.');
+  if (dot == std::string_view::npos) return false;
+  const std::string_view proto = lower.substr(dot + 1, 5);
+  return proto == "_tcp." || proto == "_udp." || proto == "_tls." || lower.substr(dot + 1, 6) == "_sctp.";
+}
+
+bool reverse_address(std::string_view lower, IpAddr& out) noexcept {
+  const sensor::LabelStarts ls = sensor::LabelStarts::of(lower);
+  if (lower.ends_with(".in-addr.arpa") && ls.n == 6 && leading_labels(lower, ls, 4, octet_label)) {
+    std::uint8_t b[4];
+    for (std::size_t i = 0; i < 4; ++i) {
+      unsigned v = 0;
+      for (std::size_t j = ls.start[i]; lower[j] != '.'; ++j) v = v * 10 + static_cast<unsigned>(lower[j] - '0');
+      b[3 - i] = static_cast<std::uint8_t>(v);
+    }
+    out = IpAddr::v4(b);
+    return true;
+  }
+  if (lower.ends_with(".ip6.arpa") && ls.n == 34 && leading_labels(lower, ls, 32, nibble_label)) {
+    std::uint8_t b[16] = {};
+    for (std::size_t i = 0; i < 32; ++i) {
+      const int v = hex_value(lower[ls.start[i]]);
+      const std::size_t nib = 31 - i;  // the first label is the lowest nibble
+      b[nib / 2] = static_cast<std::uint8_t>(b[nib / 2] | (nib % 2 == 0 ? v << 4 : v));
+    }
+    out = IpAddr::v6(b);
+    return true;
+  }
+  return false;
+}
+
+NameTraits name_traits(const sensor::QueryName& q, const DomainList& allow) noexcept {
+  NameTraits t;
+  if (q.empty()) return t;
+  const std::string_view lower = q.lower();
+  t.service = q.service();
+  t.allowlisted = !allow.empty() && allow.matches(q);
+  t.service_label = standard_service_name(lower);
+  t.acme = lower.starts_with("_acme-challenge.");
+  t.public_tld = q.public_tld();
+  const sensor::LabelStarts& ls = q.label_starts();
+  // Blocklist-style lookups: a reversed IPv4 address (4 labels) or IPv6 address (32 nibbles)
+  // in front of a zone that is not the reverse tree.
+  const std::string_view domain = q.registered_domain();
+  if (!domain.ends_with("arpa") && lower[0] >= '0' && lower[0] <= '9')
+    t.reversed_ip = leading_labels(lower, ls, 4, octet_label);
+  if (!t.reversed_ip && !domain.ends_with("arpa") && ls.n > 32 && nibble_label(lower.substr(0, 1)) && lower[1] == '.')
+    t.reversed_ip = leading_labels(lower, ls, 32, nibble_label);
+  t.expansion = q.search_suffix();
+  return t;
+}
+
+// Internal servers answering internal clients, with a small distinct count of those clients;
+// and every server internal clients send recursive queries to (the zero-configuration policy).
 struct Policy::Learned {
   struct Key {
     IpAddr server;
   };
   struct State {
     Hll<5> clients;  // 32 registers: enough to tell 1 from 3 from 10
+    Hll<5> users;    // internal clients sending it recursive queries
     std::uint32_t iterative;  // RD=0 queries to outside servers
     std::uint32_t iterative_synced;
     bool resolver;
@@ -91,17 +200,88 @@ struct Policy::Learned {
   }
 };
 
+// Per client, the evidence of the roles it may hold. Only clients that show some get an entry.
+struct Policy::RoleTable {
+  static constexpr std::size_t kSet = 16;
+  struct State {
+    std::uint32_t mail_domains[kSet];  // fingerprints of domains with sender-policy lookups
+    std::uint32_t mail_checks[kSet];   // ... of blocklist / outside-PTR lookups
+    std::uint8_t n_domains, n_checks;
+    std::uint64_t ptr_bits[4];         // 256-bit linear counter of PTR names in the current period
+    std::uint32_t ptr_period;
+    std::uint32_t bases[8], suffixes[8];  // recent search expansions: base and suffix fingerprints
+    std::uint8_t multi[8];                // the base was tried with two or more suffixes
+    std::uint8_t n_bases, next_base, n_multi;
+    std::uint8_t roles;                   // learned
+  };
+  struct Key {
+    IpAddr client;
+  };
+  sensor::LruTable<Key, State> table{16384};
+  Policy::RoleCounts counts;
+
+  void forget(const State& st) noexcept {
+    if (st.roles & kRoleMailServer) --counts.mail_servers;
+    if (st.roles & kRoleMonitoring) --counts.monitoring;
+    if (st.roles & kRoleContainerNode) --counts.container_nodes;
+  }
+  void learned(State& st, std::uint8_t bit) noexcept {
+    if (st.roles & bit) return;
+    st.roles = static_cast<std::uint8_t>(st.roles | bit);
+    if (bit == kRoleMailServer) ++counts.mail_servers;
+    if (bit == kRoleMonitoring) ++counts.monitoring;
+    if (bit == kRoleContainerNode) ++counts.container_nodes;
+  }
+  // Adds `f` to a small set; returns the set's size.
+  static std::uint8_t add(std::uint32_t* set, std::uint8_t& n, std::uint32_t f) noexcept {
+    for (std::uint8_t i = 0; i < n; ++i)
+      if (set[i] == f) return n;
+    if (n < kSet) set[n++] = f;
+    return n;
+  }
+};
+
+// Distinct clients per registered domain (popular domains are nobody's beacon and not a
+// target of enumeration by volume alone).
+struct Policy::Popularity {
+  struct Key {
+    std::uint64_t domain;
+  };
+  struct State {
+    SharedView::DomainSketch clients;
+    bool popular;
+    bool dirty;
+  };
+  explicit Popularity(std::size_t capacity) : table(capacity) {}
+  sensor::LruTable<Key, State> table;
+  std::vector<std::uint64_t> dirty;
+  std::vector<std::uint64_t> shared_popular;  // sorted, from the last sync
+};
+
 Policy::Policy(const DetectorSettings& s)
     : internal_(s.network.internal),
       resolvers_(s.network.resolvers),
       secondaries_(s.network.secondaries),
       mail_(s.network.mail_servers),
       scanners_(s.network.scanners),
+      monitoring_(s.roles.monitoring),
+      containers_(s.roles.container_nodes),
       zones_(s.network.monitored_zones),
+      name_allow_([&] {
+        std::vector<std::string> d = s.enumeration.allow.domains;
+        for (const auto* l : {&s.recon_sweep.allow.domains, &s.tunneling.allow.domains, &s.beaconing.allow.domains})
+          d.insert(d.end(), l->begin(), l->end());
+        return d;
+      }()),
       allow_(s.allow),
       role_(s.network.role),
+      roles_(s.roles),
       learn_min_clients_(s.rogue_resolver.learn_min_clients),
-      learned_(std::make_unique<Learned>()) {}
+      defacto_share_(s.rogue_resolver.defacto_share),
+      popular_clients_(s.beaconing.popular_clients),
+      learned_(std::make_unique<Learned>()),
+      role_table_(std::make_unique<RoleTable>()),
+      popularity_(std::make_unique<Popularity>(s.beaconing.max_keys)) {}
 
 Policy::~Policy() = default;
 
@@ -113,7 +293,30 @@ bool Policy::resolver(const IpAddr& a) const noexcept {
   return !shared_learned_.empty() && std::binary_search(shared_learned_.begin(), shared_learned_.end(), a);
 }
 
+std::uint8_t Policy::roles(const IpAddr& a) const noexcept {
+  std::uint8_t r = 0;
+  if (resolver(a)) r |= kRoleResolver;
+  if (mail_.contains(a)) r |= kRoleMailServer;
+  if (monitoring_.contains(a)) r |= kRoleMonitoring;
+  if (containers_.contains(a)) r |= kRoleContainerNode;
+  if (scanners_.contains(a)) r |= kRoleScanner;
+  if (const auto* e = role_table_->table.find({a})) r |= e->value.roles;
+  return r;
+}
+
 void Policy::sync(SharedView& shared) {
+  shared_mode_ = true;
+  // Popular domains, from every worker's clients.
+  std::vector<std::pair<std::uint64_t, SharedView::DomainSketch>> domains;
+  domains.reserve(popularity_->dirty.size());
+  for (const std::uint64_t h : popularity_->dirty) {
+    auto* d = popularity_->table.find({h});
+    if (d == nullptr) continue;
+    d->value.dirty = false;
+    domains.emplace_back(h, d->value.clients);
+  }
+  popularity_->dirty.clear();
+  shared.sync_domains(domains, popular_clients_, popularity_->shared_popular);
   if (!resolvers_.empty()) return;
   std::vector<SharedView::ServerDelta> deltas;
   for (const IpAddr& server : learned_->dirty) {
@@ -121,25 +324,161 @@ void Policy::sync(SharedView& shared) {
     if (e == nullptr) continue;
     Learned::State& st = e->value;
     st.dirty = false;
-    deltas.push_back({server, st.clients, st.iterative - st.iterative_synced});
+    deltas.push_back({server, st.clients, st.users, st.iterative - st.iterative_synced});
     st.iterative_synced = st.iterative;
   }
   learned_->dirty.clear();
-  shared.sync_servers(deltas, learn_min_clients_, shared_learned_);
+  shared.sync_servers(deltas, learn_min_clients_, shared_learned_, defacto_share_, defacto_);
 }
+
+void Policy::refresh() noexcept {
+  // With several workers the de-facto resolvers come from the shared view (sync).
+  if (shared_mode_ || !resolvers_.empty()) return;
+  std::vector<std::pair<IpAddr, double>> used;
+  learned_->table.for_each([&](auto& e) {
+    if (e.value.users.estimate() > 0) used.emplace_back(e.key.server, e.value.users.estimate());
+  });
+  defacto_ = select_defacto(std::move(used), learn_min_clients_, defacto_share_);
+}
+
+Policy::Usage Policy::usage(const IpAddr& server) const noexcept {
+  Usage u;
+  if (defacto_.empty()) return u;
+  u.baseline = true;
+  u.top = defacto_.front().first;
+  u.top_clients = defacto_.front().second;
+  for (const auto& [s, n] : defacto_)
+    if (s == server) {
+      u.defacto = true;
+      u.clients = n;
+    }
+  if (!u.defacto)
+    if (const auto* e = learned_->table.find({server})) u.clients = e->value.users.estimate();
+  return u;
+}
+
+std::vector<std::pair<IpAddr, double>> Policy::defacto_resolvers() const { return defacto_; }
 
 std::size_t Policy::learned_resolvers() const noexcept { return learned_->resolvers; }
 
-void Policy::observe(const sensor::DnsEvent& ev) noexcept {
-  // Only needed when no resolver is configured.
+Policy::RoleCounts Policy::learned_roles() const noexcept { return role_table_->counts; }
+
+std::vector<std::pair<IpAddr, std::uint8_t>> Policy::learned_clients(std::size_t max) const {
+  std::vector<std::pair<IpAddr, std::uint8_t>> out;
+  role_table_->table.for_each([&](auto& e) {
+    if (e.value.roles != 0) out.emplace_back(e.key.client, e.value.roles);
+  });
+  std::sort(out.begin(), out.end());
+  if (out.size() > max) out.resize(max);
+  return out;
+}
+
+bool Policy::popular(std::uint64_t domain_hash) const noexcept {
+  if (const auto* d = popularity_->table.find({domain_hash}); d != nullptr && d->value.popular) return true;
+  const auto& sp = popularity_->shared_popular;
+  return !sp.empty() && std::binary_search(sp.begin(), sp.end(), domain_hash);
+}
+
+void Policy::learn_roles(const sensor::DnsEvent& ev, const NameTraits& t) noexcept {
+  if (!roles_.learn) return;
+  const sensor::QueryName& q = *ev.qname;
+  const std::uint16_t qtype = ev.msg->question().type;
+  const std::string_view lower = q.lower();
+  using namespace dnsparse::rrtype;
+  // Which evidence, if any, this query is.
+  const bool txt = qtype == TXT || qtype == SPF;
+  const bool sender_policy = qtype == MX || (txt && (lower == q.registered_domain() || lower.starts_with("_dmarc.") ||
+                                                     lower.find("._domainkey.") != std::string_view::npos));
+  IpAddr addr;
+  const bool reverse = qtype == PTR && reverse_address(lower, addr);
+  const bool listed = t.service != nullptr && (t.service->kind == sensor::ServiceKind::blocklist ||
+                                               t.service->kind == sensor::ServiceKind::allowlist);
+  const bool check = listed || t.reversed_ip || (reverse && !internal(addr));
+  const bool ptr = reverse || (qtype == PTR && q.registered_domain().ends_with(".arpa"));
+  if (!sender_policy && !check && !ptr && t.expansion == 0) return;
+
+  auto [e, inserted] = role_table_->table.emplace({ev.src}, ev.ts, [&](auto& victim) { role_table_->forget(victim.value); });
+  (void)inserted;
+  RoleTable::State& st = e->value;
+  const auto fp = [](std::uint64_t h) { return static_cast<std::uint32_t>(h ^ (h >> 32)) | 1u; };
+  if (sender_policy) RoleTable::add(st.mail_domains, st.n_domains, fp(q.domain_hash()));
+  if (check) RoleTable::add(st.mail_checks, st.n_checks, fp(q.hash()));
+  if (st.n_domains >= roles_.mail_domains && st.n_checks >= roles_.mail_checks) role_table_->learned(st, kRoleMailServer);
+  if (ptr) {
+    const std::uint32_t p = period_of(ev.ts, 10 * kMinute);
+    if (st.ptr_period != p) {
+      st.ptr_period = p;
+      std::memset(st.ptr_bits, 0, sizeof st.ptr_bits);
+    }
+    const std::uint64_t bit = q.hash() & 255;
+    st.ptr_bits[bit / 64] |= std::uint64_t{1} << (bit % 64);
+    std::size_t ones = 0;
+    for (const std::uint64_t w : st.ptr_bits) ones += static_cast<std::size_t>(std::popcount(w));
+    // Linear counting over 256 bits: n = -m ln(zeros / m).
+    const double zeros = 256.0 - static_cast<double>(ones);
+    const double distinct = zeros > 0 ? -256.0 * std::log(zeros / 256.0) : 1e9;
+    if (distinct + 0.5 >= static_cast<double>(roles_.monitoring_ptr)) role_table_->learned(st, kRoleMonitoring);
+  }
+  if (t.expansion != 0) {
+    // The same name tried with several search suffixes is a stub resolver's search list.
+    const std::string_view base = lower.substr(0, t.expansion - 1u), suffix = lower.substr(t.expansion);
+    const std::uint32_t bf = fp(XXH3_64bits(base.data(), base.size()));
+    const std::uint32_t sf = fp(XXH3_64bits(suffix.data(), suffix.size()));
+    bool found = false;
+    for (std::uint8_t i = 0; i < st.n_bases; ++i) {
+      if (st.bases[i] != bf) continue;
+      found = true;
+      if (st.suffixes[i] != sf && st.multi[i] == 0) {
+        st.multi[i] = 1;
+        ++st.n_multi;
+      }
+    }
+    if (!found) {
+      const std::uint8_t i = st.n_bases < 8 ? st.n_bases++ : st.next_base;
+      st.next_base = static_cast<std::uint8_t>((i + 1) % 8);
+      st.bases[i] = bf;
+      st.suffixes[i] = sf;
+      st.multi[i] = 0;
+    }
+    if (st.n_multi >= roles_.container_bases) role_table_->learned(st, kRoleContainerNode);
+  }
+}
+
+void Policy::observe(const sensor::DnsEvent& ev, const NameTraits& t) noexcept {
+  const bool query = !ev.is_response();
+  if (query && !ev.qname->empty()) {
+    // Popularity of registered domains among clients (reverse and service names are not
+    // counted: they say nothing about a domain's users).
+    if (!t.service_label && !ev.qname->registered_domain().ends_with(".arpa")) {
+      const std::uint64_t dh = ev.qname->domain_hash();
+      auto [d, fresh] = popularity_->table.emplace({dh}, ev.ts, [](auto&) {});
+      (void)fresh;
+      if (d->value.clients.add(XXH3_64bits(ev.src.bytes.data(), ev.src.bytes.size()))) {
+        d->value.popular = d->value.clients.estimate() + 0.5 >= static_cast<double>(popular_clients_);
+        if (!d->value.dirty && popularity_->dirty.size() < 65536) {
+          d->value.dirty = true;
+          popularity_->dirty.push_back(dh);
+        }
+      }
+    }
+    learn_roles(ev, t);
+  }
+  // Resolver learning only when none is configured.
   if (!resolvers_.empty()) return;
-  // Iterative resolution: a recursive resolver asks outside servers with RD=0, stubs never do.
-  if (!ev.is_response() && !ev.msg->header().rd() && ev.dport == 53 && internal(ev.src) && !internal(ev.dst)) {
-    auto [e, inserted] = learned_->table.emplace({ev.src}, ev.ts, [&](auto& victim) {
+  if (query && (ev.dport == 53 || ev.dport == 853) && internal(ev.src) && ev.src != ev.dst) {
+    const bool rd = ev.msg->header().rd();
+    // Iterative resolution: a recursive resolver asks outside servers with RD=0, stubs never do.
+    if (!rd && (ev.dport != 53 || internal(ev.dst))) return;
+    auto [e, inserted] = learned_->table.emplace({rd ? ev.dst : ev.src}, ev.ts, [&](auto& victim) {
       if (victim.value.resolver) --learned_->resolvers;
     });
     (void)inserted;
     Learned::State& st = e->value;
+    if (rd) {
+      // The servers internal clients send recursive queries to: the site's de-facto resolvers.
+      if (st.users.add(XXH3_64bits(ev.src.bytes.data(), ev.src.bytes.size()))) learned_->touched(st, ev.dst);
+      return;
+    }
     learned_->touched(st, ev.src);
     if (!st.resolver && ++st.iterative >= 3) {
       st.resolver = true;

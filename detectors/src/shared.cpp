@@ -4,8 +4,22 @@
 
 namespace dnsvigil::detect {
 
+std::vector<std::pair<sensor::IpAddr, double>> select_defacto(std::vector<std::pair<sensor::IpAddr, double>> used,
+                                                             std::uint64_t min_clients, double share) {
+  std::sort(used.begin(), used.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  if (used.empty() || used.front().second + 0.5 < static_cast<double>(min_clients)) return {};
+  const double floor = std::max(static_cast<double>(min_clients) - 0.5, share * used.front().second);
+  std::size_t n = 0;
+  while (n < used.size() && used[n].second >= floor) ++n;
+  used.resize(n);
+  return used;
+}
+
 void SharedView::sync_servers(const std::vector<ServerDelta>& deltas, std::uint64_t min_clients,
-                              std::vector<sensor::IpAddr>& learned) {
+                              std::vector<sensor::IpAddr>& learned, double share,
+                              std::vector<std::pair<sensor::IpAddr, double>>& defacto) {
   std::lock_guard lock(mu_);
   for (const auto& d : deltas) {
     auto it = servers_.find(d.server);
@@ -15,6 +29,7 @@ void SharedView::sync_servers(const std::vector<ServerDelta>& deltas, std::uint6
     }
     Server& s = it->second;
     s.clients.merge(d.clients);
+    s.users.merge(d.users);
     s.iterative += d.iterative;
     if (!s.learned && (s.iterative >= 3 || s.clients.estimate() + 0.5 >= static_cast<double>(min_clients))) {
       s.learned = true;
@@ -22,6 +37,10 @@ void SharedView::sync_servers(const std::vector<ServerDelta>& deltas, std::uint6
     }
   }
   if (learned.size() != learned_.size()) learned = learned_;  // the set only grows: same size, same set
+  if (deltas.empty() && !defacto.empty()) return;
+  std::vector<std::pair<sensor::IpAddr, double>> used;
+  for (const auto& [server, st] : servers_) used.emplace_back(server, st.users.estimate());
+  defacto = select_defacto(std::move(used), min_clients, share);
 }
 
 void SharedView::sync_domains(const std::vector<std::pair<std::uint64_t, DomainSketch>>& deltas,

@@ -261,9 +261,26 @@ class Service {
     std::uint64_t dropped = 0;
     for (const auto& o : run_->alerts().outputs)
       dropped += o->stats().dropped_full + o->stats().dropped_rate + o->stats().dropped_shutdown;
-    std::fprintf(stderr, "  alerts:%s; %llu folded into summaries, %llu dropped by outputs\n",
+    std::fprintf(stderr, "  alerts:%s; %llu folded into summaries, %llu attached to related alerts, %llu dropped by outputs\n",
                  line.empty() ? " none" : line.c_str(), static_cast<unsigned long long>(run_->suppressed()),
-                 static_cast<unsigned long long>(dropped));
+                 static_cast<unsigned long long>(run_->folded()), static_cast<unsigned long long>(dropped));
+    // What was learned from the traffic: client roles, and the resolvers when none are configured.
+    const auto l = run_->learned(8);
+    if (l.roles.mail_servers + l.roles.monitoring + l.roles.container_nodes != 0) {
+      std::string who;
+      for (const auto& [client, roles] : l.clients) who += " " + client.text() + "=" + detect::role_names(roles);
+      std::fprintf(stderr, "  roles learned: mail_server=%zu monitoring=%zu container_node=%zu;%s%s\n",
+                   l.roles.mail_servers, l.roles.monitoring, l.roles.container_nodes, who.c_str(),
+                   l.clients.size() >= 8 ? " ..." : "");
+    }
+    if (!l.resolvers_configured && !l.resolvers.empty()) {
+      std::string list, pin;
+      for (const auto& [server, n] : l.resolvers) {
+        list += " " + server.text() + " (" + std::to_string(static_cast<long long>(n + 0.5)) + " clients)";
+        pin += (pin.empty() ? "" : ", ") + server.text();
+      }
+      std::fprintf(stderr, "  resolvers learned:%s; pin them with network.resolvers: [%s]\n", list.c_str(), pin.c_str());
+    }
   }
 
   const CliOptions& cli_;

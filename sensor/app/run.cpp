@@ -394,6 +394,34 @@ std::uint64_t Run::suppressed() const {
   return n;
 }
 
+std::uint64_t Run::folded() const {
+  std::uint64_t n = 0;
+  for (const auto& s : shards_)
+    if (s->engine() != nullptr) n += s->engine()->folded();
+  return n;
+}
+
+Run::Learned Run::learned(std::size_t max_clients) const {
+  Learned l;
+  for (const auto& s : shards_) {
+    const detect::Engine* e = s->engine();
+    if (e == nullptr) continue;
+    const auto& p = e->policy();
+    l.resolvers_configured = p.resolvers_configured();
+    const auto c = p.learned_roles();
+    l.roles.mail_servers += c.mail_servers;
+    l.roles.monitoring += c.monitoring;
+    l.roles.container_nodes += c.container_nodes;
+    for (auto& x : p.learned_clients(max_clients)) l.clients.push_back(x);
+    l.internal_resolvers = std::max(l.internal_resolvers, p.learned_resolvers());
+    // With several workers every one holds the merged list; the first is enough.
+    if (l.resolvers.empty()) l.resolvers = p.defacto_resolvers();
+  }
+  std::sort(l.clients.begin(), l.clients.end());
+  if (l.clients.size() > max_clients) l.clients.resize(max_clients);
+  return l;
+}
+
 std::size_t Run::rules() const noexcept {
   return shards_[0]->engine() != nullptr ? shards_[0]->engine()->rule_count() : 0;
 }
@@ -452,6 +480,15 @@ std::string Run::metrics(const std::vector<std::pair<std::string, capture::Captu
       for (const auto& s : stats) p.sample("dnsvigil_detector_triggers_total", rule(s), s.triggers);
       p.family("dnsvigil_resolvers_learned", "gauge", "Internal servers learned as resolvers (when none are configured)");
       p.sample("dnsvigil_resolvers_learned", "", std::uint64_t{engine->policy().learned_resolvers()});
+      p.family("dnsvigil_resolver_clients", "gauge",
+               "Internal clients using each de-facto resolver (learned when network.resolvers is empty)");
+      for (const auto& [server, n] : engine->policy().defacto_resolvers())
+        p.sample("dnsvigil_resolver_clients", "server=\"" + server.text() + "\"", static_cast<std::uint64_t>(n + 0.5));
+      const auto roles = engine->policy().learned_roles();
+      p.family("dnsvigil_roles_learned", "gauge", "Clients holding a role learned from their traffic");
+      p.sample("dnsvigil_roles_learned", "role=\"mail_server\"", std::uint64_t{roles.mail_servers});
+      p.sample("dnsvigil_roles_learned", "role=\"monitoring\"", std::uint64_t{roles.monitoring});
+      p.sample("dnsvigil_roles_learned", "role=\"container_node\"", std::uint64_t{roles.container_nodes});
     }
   }
   if (const auto& intel = settings_.detectors.intel.lists) {
@@ -463,6 +500,9 @@ std::string Run::metrics(const std::vector<std::pair<std::string, capture::Captu
   }
   p.family("dnsvigil_alerts_suppressed_total", "counter", "Alerts folded into a later summary");
   p.sample("dnsvigil_alerts_suppressed_total", "", suppressed());
+  p.family("dnsvigil_alerts_related_total", "counter",
+           "Alerts attached to another rule's alert about the same activity (one activity, one alert)");
+  p.sample("dnsvigil_alerts_related_total", "", folded());
   p.family("dnsvigil_alerts_total", "counter", "Alerts emitted, per rule (summaries included)");
   for (const auto& [rule, n] : fanout_.per_rule()) p.sample("dnsvigil_alerts_total", "rule=\"" + std::string(rule) + "\"", n);
   const auto out = [](const output::QueuedOutput& o) { return "output=\"" + PromText::escape(std::string(o.name())) + "\""; };

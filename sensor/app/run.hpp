@@ -126,6 +126,17 @@ class Run final : public capture::FrameHandler {
   [[nodiscard]] sensor::Counters counters() const;
   [[nodiscard]] const AlertFanout& alerts() const noexcept { return fanout_; }
   [[nodiscard]] std::uint64_t suppressed() const;
+  /// Alerts attached to another rule's alert about the same activity.
+  [[nodiscard]] std::uint64_t folded() const;
+  /// What the engines learned from traffic (read after finish(), or with one worker).
+  struct Learned {
+    std::vector<std::pair<sensor::IpAddr, std::uint8_t>> clients;  ///< clients with learned roles (first few)
+    detect::Policy::RoleCounts roles;
+    std::vector<std::pair<sensor::IpAddr, double>> resolvers;  ///< de-facto resolvers (zero configuration)
+    std::size_t internal_resolvers = 0;  ///< internal servers learned as resolvers
+    bool resolvers_configured = false;
+  };
+  [[nodiscard]] Learned learned(std::size_t max_clients) const;
   [[nodiscard]] bool detecting() const noexcept { return !fanout_.outputs.empty(); }
   [[nodiscard]] std::size_t rules() const noexcept;
   /// Prometheus text of everything (capture stats passed in by the caller).

@@ -23,7 +23,10 @@ const RuleInfo kInfo{
     "server over DNS.",
     {"TA0011", "Command and Control", "T1071", "Application Layer Protocol", "T1071.004", "DNS"}};
 
-constexpr std::size_t kTimes = 24;  // lookups kept per key (23 intervals)
+// Intervals in one scoring window, and the lookups kept: a jittered beacon must hold its
+// regularity over the current window and the one ending kShift lookups earlier.
+constexpr std::size_t kWindow = 23, kShift = 12;
+constexpr std::size_t kTimes = kWindow + kShift + 1;
 
 struct Key {
   IpAddr client;
@@ -31,7 +34,8 @@ struct Key {
   std::uint8_t kind, pad[7];
 };
 struct State {
-  std::int64_t times_ms[kTimes];  // ring of lookup times, milliseconds of packet time
+  std::int64_t base_ms;            // packet time of the key's first lookup, milliseconds
+  std::uint32_t times_ms[kTimes];  // ring of lookup times, milliseconds after base_ms (49 days)
   std::uint8_t head, n;
   std::uint32_t total;
   Timestamp last;
@@ -104,23 +108,10 @@ constexpr std::size_t kProbationPerKey = 16;
 bool service_name(std::string_view lower) noexcept {
   return (!lower.empty() && lower[0] == '_') || lower.find("._") != std::string_view::npos;
 }
-// Reverse lookups (in-addr.arpa, ip6.arpa): loggers and mail servers resolve their peers'
-// addresses again and again; not a channel for a C2 check-in.
-bool reverse_name(std::string_view domain) noexcept {
-  constexpr std::string_view v4 = "in-addr.arpa", v6 = "ip6.arpa";
-  return domain.ends_with(v4) || domain.ends_with(v6);
-}
-struct DomainKey {
-  std::uint64_t domain;
-};
-struct DomainState {
-  Hll<6> clients;  // distinct clients, 64 registers
-  bool popular;
-  bool dirty;      // changed since the last sync with the other workers
-};
 
 struct Score {
   double score = 0, median_s = 0, mad_s = 0, skew = 0;
+  double dispersion = 9;  // MAD over (median - burst): 0 for a perfect clock
   std::size_t intervals = 0;
 };
 
@@ -131,16 +122,19 @@ double quantile(const double* v, std::size_t n, double q) {
   return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
 }
 
-Score score(const State& st) {
+// Scores the `m` intervals that end `skip` lookups before the newest. Lookups closer than
+// `burst_s` were merged, so every interval is at least that long: the merge is dead time, and
+// the dispersion is measured against the interval beyond it (otherwise a busy client's random
+// lookups, squeezed to "burst + a little", look as regular as a clock).
+Score score(const State& st, std::size_t m, std::size_t skip, double burst_s) {
   Score s;
-  if (st.n < 3) return s;
+  if (st.n < m + skip + 1 || m < 2) return s;
   std::array<double, kTimes> t{};
-  for (std::size_t i = 0; i < st.n; ++i) {
-    const std::size_t idx = (st.head + kTimes - st.n + i) % kTimes;
+  for (std::size_t i = 0; i <= m; ++i) {
+    const std::size_t idx = (st.head + kTimes - (m + skip + 1) + i) % kTimes;
     t[i] = static_cast<double>(st.times_ms[idx]) / 1000.0;
   }
   std::array<double, kTimes> iv{};
-  const std::size_t m = st.n - 1u;
   for (std::size_t i = 0; i < m; ++i) iv[i] = t[i + 1] - t[i];
   std::sort(iv.begin(), iv.begin() + static_cast<std::ptrdiff_t>(m));
   const double q1 = quantile(iv.data(), m, 0.25), q2 = quantile(iv.data(), m, 0.5), q3 = quantile(iv.data(), m, 0.75);
@@ -152,12 +146,14 @@ Score score(const State& st) {
   s.median_s = q2;
   s.mad_s = mad;
   s.skew = (q3 - q1) > 1e-9 ? (q3 + q1 - 2 * q2) / (q3 - q1) : 0.0;
-  if (q2 <= 0) return s;
+  const double beyond = q2 - burst_s;
+  if (beyond <= 0) return s;
+  s.dispersion = mad / beyond;
   // Dispersion: a fixed period with up to +-50 % uniform jitter has MAD/median <= 0.25;
-  // human browsing (roughly exponential gaps) has about 0.7. Skew: beacons are symmetric.
-  const double dispersion = std::max(0.0, 1.0 - (mad / q2) / 0.7);
+  // random (Poisson) lookups have about 0.7. Skew: beacons are symmetric.
+  const double regular = std::max(0.0, 1.0 - s.dispersion / 0.7);
   const double symmetry = 1.0 - std::min(1.0, std::abs(s.skew));
-  s.score = 0.8 * dispersion + 0.2 * symmetry;
+  s.score = 0.8 * regular + 0.2 * symmetry;
   return s;
 }
 
@@ -167,14 +163,12 @@ class Beaconing final : public Detector {
       : s_(s),
         allow_(s.allow),
         keys_(s.max_keys),
-        domains_(s.max_keys),
         probation_(static_cast<std::size_t>(std::min<std::uint64_t>(s.max_keys, 1u << 24)) * kProbationPerKey) {}
 
   const RuleInfo& info() const noexcept override { return kInfo; }
 
   void prefetch(const sensor::DnsEvent& ev, bool slots) const noexcept override {
     if (ev.is_response()) return;
-    domains_.prefetch({ev.qname->domain_hash()}, slots);
     keys_.prefetch({ev.src, ev.qname->domain_hash(), 0, {}}, slots);
     keys_.prefetch({ev.src, ev.qname->hash(), 1, {}}, slots);
   }
@@ -183,42 +177,25 @@ class Beaconing final : public Detector {
     if (ev.is_response() || ev.qname->empty() || allow_.allows(ev)) return;
     // A resolver's refreshes of cached names are periodic by nature (TTL-driven).
     if (ctx.client_resolver) return;
-    const std::string_view domain = ev.qname->registered_domain();
-    if (reverse_name(domain) || service_name(ev.qname->lower())) return;
+    // Not a channel to an outside controller: catalogued services (reverse zones among them),
+    // allowlisted domains, blocklist-style lookups, a container node's search-list expansions,
+    // service names, and names under a top-level domain the public DNS does not have.
+    if (ctx.not_evidence() || !ctx.name->public_tld || service_name(ev.qname->lower())) return;
+    // A mail server's policy and reverse lookups repeat with the mail it receives.
+    const std::uint16_t qtype = ev.msg->question().type;
+    using namespace dnsparse::rrtype;
+    if ((ctx.roles & kRoleMailServer) != 0 && (qtype == MX || qtype == TXT || qtype == SPF || qtype == PTR)) return;
     const std::uint64_t dh = ev.qname->domain_hash();
-    auto [d, fresh] = domains_.emplace({dh}, ev.ts, [](auto&) {});
-    (void)fresh;
-    if (d->value.clients.add(hash(ev.src))) {
-      d->value.popular = d->value.clients.estimate() + 0.5 >= static_cast<double>(s_.popular_clients);
-      if (!d->value.dirty && dirty_.size() < 65536) {
-        d->value.dirty = true;
-        dirty_.push_back(dh);
-      }
-    }
-    if (d->value.popular) return;
-    if (!shared_popular_.empty() && std::binary_search(shared_popular_.begin(), shared_popular_.end(), dh)) return;
+    if (ctx.policy.popular(dh)) return;
+    const std::string_view domain = ev.qname->registered_domain();
     observe(ev, {ev.src, dh, 0, {}}, domain, ctx);
     observe(ev, {ev.src, ev.qname->hash(), 1, {}}, domain, ctx);
-  }
-
-  void sync(SharedView& shared, Context& /*ctx*/) override {
-    std::vector<std::pair<std::uint64_t, SharedView::DomainSketch>> deltas;
-    deltas.reserve(dirty_.size());
-    for (const std::uint64_t h : dirty_) {
-      auto* d = domains_.find({h});
-      if (d == nullptr) continue;
-      d->value.dirty = false;
-      deltas.emplace_back(h, d->value.clients);
-    }
-    dirty_.clear();
-    shared.sync_domains(deltas, s_.popular_clients, shared_popular_);
   }
 
   DetectorStats stats() const override {
     DetectorStats st;
     st.rule = kInfo.name;
     table_stats(st, keys_, evicted_);
-    table_stats(st, domains_, 0);
     st.capacity += probation_.slots();
     st.reserved_bytes += probation_.bytes();
     st.evictions += probation_.replaced();
@@ -244,7 +221,8 @@ class Beaconing final : public Detector {
       e->value.name.set(k.kind == 0 ? domain : ev.qname->lower());
       e->value.domain.set(domain);
       State& fresh = e->value;
-      fresh.times_ms[0] = first / 1'000'000;
+      fresh.base_ms = first_ms;
+      fresh.times_ms[0] = 0;
       fresh.head = 1;
       fresh.n = 1;
       fresh.total = 1;
@@ -256,31 +234,53 @@ class Beaconing final : public Detector {
     // A and AAAA (and retries) of one lookup arrive together: one lookup.
     if (st.total != 0 && ev.ts - st.last < s_.burst) return;
     st.last = ev.ts;
-    st.times_ms[st.head] = ev.ts / 1'000'000;
+    st.times_ms[st.head] = static_cast<std::uint32_t>(ev.ts / 1'000'000 - st.base_ms);
     st.head = static_cast<std::uint8_t>((st.head + 1) % kTimes);
     if (st.n < kTimes) ++st.n;
     ++st.total;
     if (st.n < s_.min_lookups) return;
     if (st.last_raise != 0 && ev.ts - st.last_raise < kRaiseEvery) return;
-    const Score sc = score(st);
+    // Regular enough, for long enough. A clock (dispersion <= clockwork_dispersion) is clear
+    // from min_lookups on; a jittered series needs a full window of kWindow intervals, and so
+    // does the window kShift lookups earlier: random lookups of a busy client pass one window
+    // now and then, two overlapping halves almost never (docs/detectors.md, beaconing).
+    const double burst_s = static_cast<double>(s_.burst) / 1e9;
+    const std::size_t m = std::min<std::size_t>(st.n - 1u, kWindow);
+    const Score sc = score(st, m, 0, burst_s);
     const double min_iv = static_cast<double>(s_.min_interval) / 1e9, max_iv = static_cast<double>(s_.max_interval) / 1e9;
     if (sc.score < s_.min_score || sc.median_s < min_iv || sc.median_s > max_iv) return;
+    const bool clockwork = sc.dispersion <= s_.clockwork_dispersion;
+    if (!clockwork) {
+      if (m < kWindow || sc.dispersion > s_.jitter_dispersion) return;
+      const Score before = score(st, kWindow, kShift, burst_s);
+      if (before.intervals == 0 || before.dispersion > s_.jitter_dispersion) return;
+    }
     st.last_raise = ev.ts;
     ++triggers_;
     Alert a = alert_for(kInfo, ev, Severity::medium);
     a.registered_domain = std::string(domain);
     if (k.kind == 0) a.qname.clear();
     const std::size_t first = (st.head + kTimes - st.n) % kTimes;
-    a.first_seen = st.times_ms[first] * 1'000'000;
+    a.first_seen = (st.base_ms + st.times_ms[first]) * 1'000'000;
     a.last_seen = ev.ts;
-    a.reason = std::to_string(st.n) + " lookups of " + std::string(st.name.view()) + " every " +
-               one_decimal(sc.median_s) + " s (median absolute deviation " + one_decimal(sc.mad_s) + " s)";
-    a.with("trigger", std::string(k.kind == 0 ? "domain_interval" : "name_interval"))
+    const std::string trigger = k.kind == 0 ? "domain_interval" : "name_interval";
+    a.reason = trigger + ": " + std::to_string(st.n) + " lookups of " + std::string(st.name.view()) + " every " +
+               one_decimal(sc.median_s) + " s, median absolute deviation " + one_decimal(sc.mad_s) + " s (" +
+               (clockwork ? "clockwork: dispersion " + two_decimals(sc.dispersion) + " <= " +
+                                two_decimals(s_.clockwork_dispersion)
+                          : "jittered: dispersion " + two_decimals(sc.dispersion) + " <= " +
+                                two_decimals(s_.jitter_dispersion) + " over two windows of " +
+                                std::to_string(kWindow) + " intervals") +
+               ")";
+    a.with("trigger", trigger)
+        .with("regularity", std::string(clockwork ? "clockwork" : "jittered"))
         .with("beacon_score", sc.score)
         .with("lookups", static_cast<std::int64_t>(st.total))
+        .with("intervals", static_cast<std::int64_t>(sc.intervals))
         .with("interval_median_s", sc.median_s)
         .with("interval_mad_s", sc.mad_s)
         .with("interval_skew", sc.skew)
+        .with("dispersion", sc.dispersion)
         .with("threshold_score", s_.min_score);
     a.samples.push_back(st.name.str());
     // One key for both views of a (client, domain): the name view and the domain view of the
@@ -291,10 +291,7 @@ class Beaconing final : public Detector {
   BeaconingSettings s_;
   AllowMatcher allow_;
   sensor::LruTable<Key, State> keys_;
-  sensor::LruTable<DomainKey, DomainState> domains_;
   Probation probation_;
-  std::vector<std::uint64_t> dirty_;           // domains to push at the next sync
-  std::vector<std::uint64_t> shared_popular_;  // sorted, from the last sync
   std::uint64_t evicted_ = 0, triggers_ = 0;
 };
 

@@ -107,7 +107,8 @@ class CacheSnooping final : public Detector {
     a.last_seen = ev.ts;
     a.reason = "cache snooping: " + std::to_string(fresh) + " distinct names asked of sanctioned resolver " +
                text_of(server) + " without recursion (RD=0) within " + std::to_string(window_s_) + " s";
-    a.with("distinct_names", static_cast<std::int64_t>(fresh))
+    a.with("trigger", std::string("rd0_names"))
+        .with("distinct_names", static_cast<std::int64_t>(fresh))
         .with("threshold", static_cast<std::int64_t>(threshold_))
         .with("window_s", static_cast<std::int64_t>(window_s_))
         .with("queries", static_cast<std::int64_t>(st.queries))

@@ -97,12 +97,7 @@ struct ClientKey {
 };
 
 /// An address in presentation form (evidence values).
-inline std::string text_of(const IpAddr& a) {
-  char buf[64];
-  dnsparse::TextWriter w(buf);
-  a.write(w);
-  return std::string(w.view());
-}
+inline std::string text_of(const IpAddr& a) { return a.text(); }
 
 /// A packet time as RFC 3339 (evidence values).
 inline std::string text_time(Timestamp t) {
@@ -142,6 +137,12 @@ inline std::string type_text(std::uint16_t t) { return std::string(dnsparse::Mne
 inline std::string one_decimal(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%.1f", v);
+  return b;
+}
+/// ... with two decimals.
+inline std::string two_decimals(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2f", v);
   return b;
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common.hpp"
+#include "dnsvigil/detect/features.hpp"
 #include "dnsvigil/detect/rules.hpp"
 #include "dnsvigil/detect/sketch.hpp"
 #include "dnsvigil/detect/window.hpp"
@@ -38,6 +39,7 @@ struct Key {
 struct Bucket {
   Distinct names;
   std::uint32_t adds, queries, responses, nxdomain;
+  std::uint32_t words;  // new names whose first label looks like a word-list entry
 };
 struct State {
   Ring<kBuckets, Bucket> ring;
@@ -55,11 +57,12 @@ struct Candidate {
   std::uint32_t fp[kCandidateNames];
   std::uint32_t period;  // period of the oldest name held
   std::uint32_t responses, nxdomain;
-  std::uint8_t n;
+  std::uint8_t n, words;
   Timestamp first;
 };
 struct NxBucket {
-  std::uint32_t nxdomain, responses;  // answers to the client in the 5-minute bucket
+  std::uint32_t nxdomain, responses;  // distinct NXDOMAIN names, and all answers, to the client in the 5-minute bucket
+  std::uint64_t seen[8];              // 512-bit filter of the NXDOMAIN names counted (a polled name counts once)
   bool fired;
 };
 struct NxState {
@@ -80,6 +83,17 @@ struct ZoneState {
   IpAddr server;                 // last server seen (for the alert)
   std::uint16_t server_port;
 };
+
+std::string_view first_label(std::string_view sub) noexcept { return sub.substr(0, sub.find('.')); }
+
+// Adds `h` to the bucket's filter of NXDOMAIN names; false when it was (probably) there.
+bool first_nx(NxBucket& b, std::uint64_t h) noexcept {
+  const std::uint64_t bit = h & 511, other = (h >> 9) & 511;
+  const bool seen = (b.seen[bit / 64] >> (bit % 64) & 1) && (b.seen[other / 64] >> (other % 64) & 1);
+  b.seen[bit / 64] |= std::uint64_t{1} << (bit % 64);
+  b.seen[other / 64] |= std::uint64_t{1} << (other % 64);
+  return !seen;
+}
 
 class Enumeration final : public Detector {
  public:
@@ -109,6 +123,9 @@ class Enumeration final : public Detector {
     if (ev.qname->empty() || allow_.allows(ev)) return;
     const IpAddr& client = ev.client();
     if (exempt_recon_client(ctx.policy, client)) return;
+    // Catalogued services, blocklist-style lookups, allowlisted domains and a container
+    // node's search-list expansions are nobody's brute force.
+    if (ctx.not_evidence()) return;
     if (ev.ts >= next_decay_) {
       gate_.decay();
       next_decay_ = ev.ts + kDecay;
@@ -119,8 +136,9 @@ class Enumeration final : public Detector {
     const std::uint32_t p = period_of(ev.ts, kBucket);
     const auto reset = [&](Bucket& b) {
       b.names.release(pool_);
-      b.adds = b.queries = b.responses = b.nxdomain = 0;
+      b.adds = b.queries = b.responses = b.nxdomain = b.words = 0;
     };
+    const bool word = wordlike_label(first_label(ev.qname->subdomain()));
 
     if (!ev.is_response()) {
       auto* e = keys_.find(k);
@@ -133,6 +151,7 @@ class Enumeration final : public Detector {
         if (cd.n == 0) {
           cd.period = p;
           cd.responses = cd.nxdomain = 0;
+          cd.words = 0;
         }
         const std::uint64_t nh = ev.qname->hash();
         const auto f = static_cast<std::uint32_t>(nh ^ (nh >> 32));
@@ -140,6 +159,7 @@ class Enumeration final : public Detector {
           if (cd.fp[i] == f) return;
         if (cd.n + 1u < promote_at_) {
           cd.fp[cd.n++] = f;
+          cd.words = static_cast<std::uint8_t>(cd.words + word);
           return;
         }
         const Candidate held = cd;
@@ -158,6 +178,7 @@ class Enumeration final : public Detector {
         b0.queries += held.n;
         b0.responses += held.responses;
         b0.nxdomain += held.nxdomain;
+        b0.words += held.words;
       } else {
         keys_.use(e, ev.ts);
       }
@@ -166,6 +187,7 @@ class Enumeration final : public Detector {
       ++b.queries;
       if (b.names.add(ev.qname->hash(), pool_)) {
         ++b.adds;
+        b.words += word;
         ++st.since_check;
         st.samples.add(ev.qname->lower());
         check(ev, st, p, factor, ctx);
@@ -184,14 +206,18 @@ class Enumeration final : public Detector {
       if (nx) ++c->value.nxdomain;
     }
     // Every answer to a client with burst state counts, so the burst is relative to its traffic.
+    // A name answered NXDOMAIN again (an ACME client polling its challenge, a retry) counts
+    // once, and service names (_dmarc, _acme-challenge, DKIM selectors) not at all: a missing
+    // policy record is an ordinary answer.
+    const bool burst_nx = nx && !ctx.name->service_label;
     auto* ne = nx_.find({client});
     if (ne != nullptr) {
       NxBucket& nb = ne->value.ring.at(period_of(ev.ts, kBucket), [](NxBucket& x) { x = {}; });
       ++nb.responses;
-      if (nx) ++nb.nxdomain;
+      if (burst_nx && first_nx(nb, ev.qname->hash())) ++nb.nxdomain;
     }
     if (!nx) return;
-    nx_burst(ev, client, ne, factor, ctx);
+    if (burst_nx) nx_burst(ev, client, ne, factor, ctx);
     if (ctx.policy.monitored(*ev.qname)) zone_view(ev, ctx);
   }
 
@@ -214,7 +240,7 @@ class Enumeration final : public Detector {
   struct Window {
     double distinct = 0;
     std::uint64_t queries = 0, responses = 0, nxdomain = 0;
-    std::uint32_t upper = 0;
+    std::uint32_t upper = 0, words = 0;
   };
   Window window(const Ring<kBuckets, Bucket>& ring, std::uint32_t p, std::size_t k) const {
     Window w;
@@ -226,6 +252,7 @@ class Enumeration final : public Detector {
       w.responses += b.responses;
       w.nxdomain += b.nxdomain;
       w.upper += b.adds;
+      w.words += b.words;
       sketched = sketched || b.names.sketch != 0 || k > 1;
       exact += b.names.n;
       b.names.merge_into(acc, pool_);
@@ -250,12 +277,23 @@ class Enumeration final : public Detector {
     const Window w10 = window(st.ring, p, 2);
     const Window w1h = window(st.ring, p, kBuckets);
     const double ratio10 = w10.responses ? static_cast<double>(w10.nxdomain) / static_cast<double>(w10.responses) : 0.0;
+    const double ratio1h = w1h.responses ? static_cast<double>(w1h.nxdomain) / static_cast<double>(w1h.responses) : 0.0;
+    const double words10 = w10.upper ? static_cast<double>(w10.words) / static_cast<double>(w10.upper) : 0.0;
+    const double words1h = w1h.upper ? static_cast<double>(w1h.words) / static_cast<double>(w1h.upper) : 0.0;
+    // Brute-force evidence, not volume alone: the names look like word-list entries, and
+    // most fail (NXDOMAIN) — or, where no answer is visible (a one-way tap), the domain is
+    // not one that many clients use. A mail server confirming senders' PTR names under a
+    // popular provider, or a busy client of a big site, asks many names that exist.
+    const bool unanswered = w1h.responses == 0;
+    const bool volume_evidence = words1h >= s_.word_share &&
+                                 (ratio1h >= s_.evidence_nxdomain_ratio ||
+                                  (unanswered && !ctx.policy.popular(ev.qname->domain_hash())));
     std::string trigger;
-    if (w1h.distinct + 0.5 >= tany) {
+    if (w1h.distinct + 0.5 >= tany && volume_evidence) {
       trigger = "distinct_any";
-    } else if (w1h.distinct + 0.5 >= t1h) {
+    } else if (w1h.distinct + 0.5 >= t1h && volume_evidence) {
       trigger = "distinct_1h";
-    } else if (w10.distinct + 0.5 >= t10 && ratio10 >= s_.nxdomain_ratio) {
+    } else if (w10.distinct + 0.5 >= t10 && ratio10 >= s_.nxdomain_ratio && words10 >= s_.word_share) {
       trigger = "distinct_10m_nxdomain";
     } else {
       return;
@@ -266,15 +304,24 @@ class Enumeration final : public Detector {
     a.first_seen = st.first;
     a.last_seen = ev.ts;
     const auto d10 = static_cast<std::int64_t>(w10.distinct + 0.5), d1h = static_cast<std::int64_t>(w1h.distinct + 0.5);
-    a.reason = std::to_string(d1h) + " distinct names under " + a.registered_domain + " in 1 h (" +
-               std::to_string(d10) + " in 10 min, " + std::to_string(static_cast<int>(ratio10 * 100)) +
-               "% NXDOMAIN) from one client";
+    const bool ten = trigger == "distinct_10m_nxdomain";
+    const auto pct = [](double r) { return std::to_string(static_cast<int>(r * 100 + 0.5)) + "%"; };
+    a.reason = trigger + ": " +
+               (ten ? std::to_string(d10) + " distinct names under " + a.registered_domain + " in 10 min, " +
+                          pct(ratio10) + " NXDOMAIN, " + pct(words10) + " word-list-like"
+                    : std::to_string(d1h) + " distinct names under " + a.registered_domain + " in 1 h, " +
+                          (unanswered ? std::string("no answers seen") : pct(ratio1h) + " NXDOMAIN") + ", " +
+                          pct(words1h) + " word-list-like") +
+               " (threshold " + std::to_string(ten ? t10 : trigger == "distinct_1h" ? t1h : tany) + ")";
     a.with("trigger", trigger)
         .with("distinct_names_10m", d10)
         .with("distinct_names_1h", d1h)
         .with("queries_1h", static_cast<std::int64_t>(w1h.queries))
         .with("nxdomain_1h", static_cast<std::int64_t>(w1h.nxdomain))
         .with("nxdomain_ratio_10m", ratio10)
+        .with("nxdomain_ratio_1h", ratio1h)
+        .with("word_share_10m", words10)
+        .with("word_share_1h", words1h)
         .with("threshold_10m", static_cast<std::int64_t>(t10))
         .with("threshold_1h", static_cast<std::int64_t>(t1h))
         .with("threshold_any", static_cast<std::int64_t>(tany))
@@ -293,7 +340,7 @@ class Enumeration final : public Detector {
       e->value.first = ev.ts;
       NxBucket& nb = e->value.ring.at(period_of(ev.ts, kBucket), [](NxBucket& x) { x = {}; });
       ++nb.responses;
-      ++nb.nxdomain;
+      if (first_nx(nb, ev.qname->hash())) ++nb.nxdomain;
     } else {
       nx_.use(e, ev.ts);
     }
@@ -313,8 +360,8 @@ class Enumeration final : public Detector {
     Alert a = alert_for(kInfo, ev, Severity::medium);
     a.first_seen = st.first;
     a.last_seen = ev.ts;
-    a.reason = std::to_string(n) + " NXDOMAIN answers to one client within 5 min (" +
-               std::to_string(static_cast<int>(ratio * 100)) + "% of its answers)";
+    a.reason = "nxdomain_burst: " + std::to_string(n) + " distinct names answered NXDOMAIN to one client within 5 min (" +
+               std::to_string(static_cast<int>(ratio * 100)) + "% of its answers; threshold " + std::to_string(t) + ")";
     a.with("trigger", std::string("nxdomain_burst"))
         .with("nxdomain_5m", std::int64_t{n})
         .with("responses_5m", std::int64_t{b.responses})
@@ -371,8 +418,9 @@ class Enumeration final : public Detector {
     a.registered_domain = std::string(st.zone.view());
     a.first_seen = st.first;
     a.last_seen = ts;
-    a.reason = std::to_string(static_cast<std::int64_t>(distinct + 0.5)) +
-               " distinct non-existent names under monitored zone " + a.registered_domain + " in 1 h, all clients";
+    a.reason = "zone_nxdomain_1h: " + std::to_string(static_cast<std::int64_t>(distinct + 0.5)) +
+               " distinct non-existent names under monitored zone " + a.registered_domain + " in 1 h, all clients" +
+               " (threshold " + std::to_string(s_.zone_nxdomain_1h) + ")";
     a.with("trigger", std::string("zone_nxdomain_1h"))
         .with("distinct_nxdomain_names_1h", static_cast<std::int64_t>(distinct + 0.5))
         .with("threshold", static_cast<std::int64_t>(s_.zone_nxdomain_1h));

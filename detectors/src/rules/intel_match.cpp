@@ -127,7 +127,8 @@ class IntelMatch final : public Detector {
     ++triggers_;
     a.first_seen = st.first;
     a.last_seen = st.last;
-    a.with("indicator", i.text)
+    a.with("trigger", std::string(kind_name(kind)) + "_match")
+        .with("indicator", i.text)
         .with("list", lists_->list_of(i).name)
         .with("match", std::string(kind_name(kind)))
         .with("queries", static_cast<std::int64_t>(st.queries))

@@ -110,7 +110,11 @@ class ReconSweep final : public Detector {
     const IpAddr& client = ev.src;
     // Mail servers look up MX/TXT/_dmarc/DKIM for every sender; resolvers forward their
     // clients' lookups; authorised scanners are expected to sweep.
-    if (ctx.policy.mail_server(client) || ctx.policy.scanner(client) || ctx.client_resolver) return;
+    // (Mail servers configured or learned from their blocklist and sender-policy lookups.)
+    if ((ctx.roles & (kRoleMailServer | kRoleScanner | kRoleResolver)) != 0) return;
+    // Catalogued services and allowlisted domains are nobody's target; ACME clients poll their
+    // own _acme-challenge TXT (and look up its zone's SOA and NS) until the CA sees it.
+    if (ctx.name->benign() || ctx.name->acme) return;
     const std::string_view lower = ev.qname->lower();
     const int tb = qtype_bit(ev.msg->question().type);
     const int nb = name_bit(lower);
@@ -142,10 +146,13 @@ class ReconSweep final : public Detector {
         a.registered_domain = std::string(domain);
         a.first_seen = st.first;
         a.last_seen = ev.ts;
-        a.reason = "reconnaissance sweep of " + a.registered_domain + " in 10 min: " + std::to_string(nt) +
+        const std::string trigger = nt >= s_.qtypes_10m ? "qtypes_10m" : "names_10m";
+        a.reason = trigger + ": reconnaissance sweep of " + a.registered_domain + " in 10 min: " + std::to_string(nt) +
                    " record types (" + list_bits(qt, false) + ")" +
-                   (nn ? ", " + std::to_string(nn) + " recon names (" + list_bits(nm, true) + ")" : std::string());
-        a.with("trigger", std::string(nt >= s_.qtypes_10m ? "qtypes_10m" : "names_10m"))
+                   (nn ? ", " + std::to_string(nn) + " recon names (" + list_bits(nm, true) + ")" : std::string()) +
+                   " (thresholds " + std::to_string(s_.qtypes_10m) + " types, " + std::to_string(s_.names_10m) +
+                   " names)";
+        a.with("trigger", trigger)
             .with("qtypes", list_bits(qt, false))
             .with("recon_names", list_bits(nm, true))
             .with("qtypes_count", static_cast<std::int64_t>(nt))
@@ -194,8 +201,9 @@ class ReconSweep final : public Detector {
     Alert a = alert_for(kInfo, ev, Severity::medium);
     a.first_seen = st.first;
     a.last_seen = ev.ts;
-    a.reason = std::to_string(static_cast<std::int64_t>(n + 0.5)) +
-               " registered domains swept for TXT/MX/_dmarc by one client in 10 min";
+    a.reason = "domains_10m: " + std::to_string(static_cast<std::int64_t>(n + 0.5)) +
+               " registered domains swept for TXT/MX/_dmarc by one client in 10 min (threshold " +
+               std::to_string(s_.domains_10m) + ")";
     a.with("trigger", std::string("domains_10m"))
         .with("domains_10m", static_cast<std::int64_t>(n + 0.5))
         .with("threshold", static_cast<std::int64_t>(s_.domains_10m));

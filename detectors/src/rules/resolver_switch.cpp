@@ -165,7 +165,8 @@ class ResolverSwitch final : public Detector {
                std::to_string(st.hist_queries) + " queries since " + text_time(st.hist_first) + ") to " +
                std::string(internal ? "internal" : "external") + " DNS server " + text_of(server) +
                ", which is not a sanctioned resolver";
-    a.with("switched_from", text_of(st.hist_server))
+    a.with("trigger", std::string("switch"))
+        .with("switched_from", text_of(st.hist_server))
         .with("sanctioned_queries", static_cast<std::int64_t>(st.hist_queries))
         .with("sanctioned_first_seen", text_time(st.hist_first))
         .with("last_sanctioned_use", text_time(st.hist_last))

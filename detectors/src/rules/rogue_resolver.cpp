@@ -3,6 +3,7 @@
 // traffic never alerts; a client that used the sanctioned resolvers and then another server
 // carries that as evidence (the wire analogue of the seed's registry branch).
 #include <memory>
+#include <vector>
 
 #include "common.hpp"
 #include "dnsvigil/detect/rules.hpp"
@@ -34,9 +35,23 @@ struct State {
 // suppression then folds them into the summary).
 constexpr Timestamp kRaiseEvery = kMinute;
 
+// Zero configuration: queries to outside servers seen before the site's de-facto resolvers are
+// known wait here until they are (or until the pair ages out).
+struct PairKey {
+  IpAddr client, server;
+};
+struct Pending {
+  Timestamp first;
+  std::uint16_t sport, dport;
+  sensor::Transport transport;
+  FixedText<96> qname;
+};
+constexpr std::size_t kPending = 4096;
+
 class RogueResolver final : public Detector {
  public:
-  explicit RogueResolver(const RogueResolverSettings& s) : s_(s), allow_(s.allow), clients_(s.max_keys) {
+  explicit RogueResolver(const RogueResolverSettings& s)
+      : s_(s), allow_(s.allow), clients_(s.max_keys), pending_(kPending) {
     for (const std::uint16_t p : s.ports) ports_[p] = true;
   }
 
@@ -60,27 +75,66 @@ class RogueResolver final : public Detector {
     check(f.ts, f.src, f.dst, f.sport, f.dport, f.transport, nullptr, ctx);
   }
 
+  void on_tick(Context& ctx) override {
+    // Zero configuration: judge the waiting pairs once the de-facto resolvers are known.
+    if (ctx.policy.resolvers_configured() || pending_.size() == 0) return;
+    if (!ctx.policy.usage(IpAddr{}).baseline) {
+      pending_.expire(ctx.now - s_.period, [](auto&) {});
+      return;
+    }
+    std::vector<std::pair<PairKey, Pending>> due;
+    pending_.drain([&](auto& e) { due.emplace_back(e.key, e.value); });
+    for (const auto& [k, p] : due) {
+      if (ctx.policy.usage(k.server).defacto) continue;
+      deviation_sample_ = p.qname.str();
+      check(ctx.now, k.client, k.server, p.sport, p.dport, p.transport, nullptr, ctx, p.first);
+    }
+    deviation_sample_.clear();
+  }
+
   DetectorStats stats() const override { return one_table_stats(kInfo, clients_, evicted_, triggers_); }
 
  private:
-  bool sanctioned(const IpAddr& server, const Context& ctx) const noexcept {
-    if (ctx.policy.resolver(server)) return true;
-    // Without a configured list every internal server counts as sanctioned (learn mode).
-    if (!ctx.policy.resolvers_configured() && ctx.policy.internal(server)) return true;
-    if (sensor::is_special(server)) return true;
-    if (!s_.private_servers && (sensor::is_private(server) || ctx.policy.internal(server))) return true;
-    return false;
+  enum class Verdict : std::uint8_t { sanctioned, rogue, wait };
+
+  Verdict judge(const IpAddr& server, const Context& ctx) const noexcept {
+    if (ctx.policy.resolver(server)) return Verdict::sanctioned;
+    if (sensor::is_special(server)) return Verdict::sanctioned;
+    if (!ctx.policy.resolvers_configured()) {
+      // Zero configuration. Internal servers count as sanctioned; an outside server is fine
+      // when it is one of the site's de-facto resolvers (used by many of the internal clients,
+      // like the public resolver a whole small office uses), rogue when the client's peers do
+      // not use it, and undecided until enough clients have been seen.
+      if (ctx.policy.internal(server) || sensor::is_private(server)) return Verdict::sanctioned;
+      const Policy::Usage u = ctx.policy.usage(server);
+      if (!u.baseline) return Verdict::wait;
+      return u.defacto ? Verdict::sanctioned : Verdict::rogue;
+    }
+    if (!s_.private_servers && (sensor::is_private(server) || ctx.policy.internal(server))) return Verdict::sanctioned;
+    return Verdict::rogue;
   }
 
   void check(Timestamp ts, const IpAddr& client, const IpAddr& server, std::uint16_t sport, std::uint16_t dport,
-             sensor::Transport transport, const sensor::DnsEvent* ev, Context& ctx) {
+             sensor::Transport transport, const sensor::DnsEvent* ev, Context& ctx, Timestamp since = 0) {
     // Only internal clients, and never a resolver's own upstream traffic.
     if (!ctx.policy.internal(client) || ctx.policy.resolver(client)) return;
-    const bool ok = sanctioned(server, ctx);
+    const Verdict v = judge(server, ctx);
+    if (v == Verdict::wait) {
+      auto [p, inserted] = pending_.emplace({client, server}, ts, [](auto&) {});
+      if (inserted) {
+        p->value.first = ts;
+        p->value.sport = sport;
+        p->value.dport = dport;
+        p->value.transport = transport;
+        p->value.qname.set(ev != nullptr ? ev->qname->lower() : std::string_view{});
+      }
+      return;
+    }
+    const bool ok = v == Verdict::sanctioned;
     auto* e = clients_.find({client});
     if (ok) {
       // Remember sanctioned use (only for servers that are resolvers, not any internal host).
-      if (ctx.policy.resolver(server)) {
+      if (ctx.policy.resolver(server) || (!ctx.policy.resolvers_configured() && !ctx.policy.internal(server))) {
         if (e == nullptr) e = clients_.emplace({client}, ts, [&](auto&) { ++evicted_; }).first;
         e->value.last_sanctioned = ts;
         e->value.sanctioned = server;
@@ -94,7 +148,7 @@ class RogueResolver final : public Detector {
     // only): `first` is the first unsanctioned query of the period the alert reports.
     if (st.period_start == 0 || ts - st.period_start >= s_.period) {
       st.period_start = ts;
-      st.first = ts;
+      st.first = since != 0 ? since : ts;
       st.nservers = 0;
       st.aggregated = false;
       st.queries = 0;
@@ -125,16 +179,31 @@ class RogueResolver final : public Detector {
     a.last_seen = ts;
     const bool encrypted = dport != 53;
     std::string server_text = text_of(server);
-    a.reason = "internal host sent " + std::string(encrypted ? "encrypted DNS (port " + std::to_string(dport) + ")" : "DNS") +
-               " to " + server_text + ", which is not a sanctioned resolver";
-    a.with("port", static_cast<std::int64_t>(dport))
+    const bool learned = !ctx.policy.resolvers_configured();
+    const std::string what = std::string(encrypted ? "encrypted DNS (port " + std::to_string(dport) + ")" : "DNS");
+    a.reason = learned ? "deviation: internal host sent " + what + " to " + server_text +
+                             ", which its peers do not use as a resolver"
+                       : "unsanctioned_server: internal host sent " + what + " to " + server_text +
+                             ", which is not a sanctioned resolver";
+    a.with("trigger", std::string(learned ? "deviation" : "unsanctioned_server"))
+        .with("port", static_cast<std::int64_t>(dport))
         .with("encrypted", encrypted)
         .with("queries", static_cast<std::int64_t>(st.queries));
+    if (learned) {
+      // What the zero-configuration policy learned, and how to pin it.
+      const Policy::Usage u = ctx.policy.usage(server);
+      a.with("server_clients", static_cast<std::int64_t>(u.clients + 0.5))
+          .with("defacto_resolver", text_of(u.top))
+          .with("defacto_resolver_clients", static_cast<std::int64_t>(u.top_clients + 0.5));
+      a.reason += " (the site's resolver is " + text_of(u.top) + ", used by " +
+                  std::to_string(static_cast<std::int64_t>(u.top_clients + 0.5)) + " clients; set network.resolvers to pin it)";
+    }
     if (st.last_sanctioned != 0) {
       a.with("switched_from", text_of(st.sanctioned)).with("last_sanctioned_use", text_time(st.last_sanctioned));
       a.reason += " (it used sanctioned resolver " + text_of(st.sanctioned) + " before)";
     }
     if (ev != nullptr && !ev->qname->empty()) a.samples.push_back(std::string(ev->qname->lower()));
+    if (ev == nullptr && !deviation_sample_.empty()) a.samples.push_back(deviation_sample_);
     // One alert per (client, server) per period.
     ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(client, hash(server))), s_.period);
 
@@ -161,6 +230,8 @@ class RogueResolver final : public Detector {
   RogueResolverSettings s_;
   AllowMatcher allow_;
   sensor::LruTable<ClientKey, State> clients_;
+  sensor::LruTable<PairKey, Pending> pending_;
+  std::string deviation_sample_;  // the waiting pair's question name, while judged on a tick
   bool ports_[65536] = {};
   std::uint64_t evicted_ = 0, triggers_ = 0;
 };

@@ -14,6 +14,7 @@
 
 #include "common.hpp"
 #include "dnsvigil/detect/rules.hpp"
+#include "dnsvigil/detect/sketch.hpp"
 #include "dnsvigil/sensor/table.hpp"
 
 namespace dnsvigil::detect::rules {
@@ -39,9 +40,27 @@ struct State {
   std::uint32_t servers[kServers];
   std::uint8_t nservers;  // distinct servers, saturating at kServers
   bool txid_raised, reflection_raised;
-  Question questions[kQuestions];
+  Question questions[kQuestions];  // by question and client port (guessing aims at one port)
+  Question asked[kQuestions];      // by question only (a reflection repeats a few amplifying ones)
+  Hll<6> server_sketch;            // distinct servers past kServers
+  std::uint64_t octets;
   Samples<5> samples;
 };
+
+// Counts `q` in a small space-saving table: a free slot, or the least counted one is reused.
+Question& count_in(Question (&table)[kQuestions], std::uint32_t q) noexcept {
+  Question* slot = &table[0];
+  for (Question& c : table) {
+    if (c.count != 0 && c.hash == q) {
+      slot = &c;
+      break;
+    }
+    if (c.count < slot->count) slot = &c;
+  }
+  if (slot->hash != q || slot->count == 0) *slot = {q, 0};
+  ++slot->count;
+  return *slot;
+}
 
 enum class Trigger : std::uint8_t { conflicting_answers, txid_mismatch, wrong_source, reflection };
 constexpr std::string_view kTriggerNames[] = {"conflicting_answers", "txid_mismatch", "wrong_source", "reflection"};
@@ -90,7 +109,7 @@ class SpoofedResponse final : public Detector {
   void conflicting(const sensor::DnsEvent& ev, Context& ctx) {
     Alert a = make(ev, Trigger::conflicting_answers, Severity::high);
     a.first_seen = ev.query_ts;
-    a.reason = "two responses with different answers to one query for " + std::string(ev.qname->lower()) +
+    a.reason = "conflicting_answers: two responses with different answers to one query for " + std::string(ev.qname->lower()) +
                " from " + text_of(ev.server()) + " to " + text_of(ev.client()) + " (a spoofed response racing the "
                "real one)";
     a.with("answers", answer_addresses(*ev.msg))
@@ -103,14 +122,17 @@ class SpoofedResponse final : public Detector {
     const bool answers = ev.msg->header().ancount > 0;
     Alert a = make(ev, Trigger::wrong_source, answers ? Severity::high : Severity::medium);
     a.first_seen = ev.query_ts;
-    a.reason = "response for " + std::string(ev.qname->lower()) + " to " + text_of(ev.client()) + " came from " +
+    a.reason = "wrong_source: response for " + std::string(ev.qname->lower()) + " to " + text_of(ev.client()) + " came from " +
                text_of(ev.server()) + ", but the query went to " + text_of(ev.queried_server);
     a.with("queried_server", text_of(ev.queried_server)).with("answers", answer_addresses(*ev.msg));
     ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(ev.client(), hash(ev.server(), 1))));
   }
 
   void unsolicited(const sensor::DnsEvent& ev, Context& ctx) {
-    if (last_matched_ == 0 || ev.ts > last_matched_ + 2 * s_.window) return;  // one-way view: see on_tick
+    // Where the sensor sees one direction only (see on_tick) every response is unsolicited:
+    // only a reflection, with its own evidence (many servers, a few repeated questions), is
+    // judged there.
+    const bool two_way = last_matched_ != 0 && ev.ts <= last_matched_ + 2 * s_.window;
     const IpAddr& client = ev.client();
     auto [e, inserted] = clients_.emplace({client}, ev.ts, [&](auto&) { ++evicted_; });
     State& st = e->value;
@@ -119,35 +141,34 @@ class SpoofedResponse final : public Detector {
       st.start = ev.ts;
     }
     ++st.unsolicited;
-    const auto server = static_cast<std::uint32_t>(hash(ev.server()));
+    st.octets += ev.size;
+    const std::uint64_t server_hash = hash(ev.server());
+    const auto server = static_cast<std::uint32_t>(server_hash);
     if (std::find(st.servers, st.servers + st.nservers, server) == st.servers + st.nservers && st.nservers < kServers)
       st.servers[st.nservers++] = server;
+    st.server_sketch.add(server_hash);
     st.samples.add(ev.qname->lower());
 
-    // The count of this question to this client port (a free slot, or the least counted one is
-    // reused). Guessing targets the one port a query waits on; a reflection flood's responses
-    // go to whatever ports the spoofed queries carried.
+    // The count of this question to this client port. Guessing targets the one port a query
+    // waits on; a reflection flood's responses go to whatever ports the spoofed queries carried.
     const std::uint64_t type_port = std::uint64_t{ev.msg->question().type} << 16 | ev.client_port();
     const auto q = static_cast<std::uint32_t>(ev.qname->hash() ^ (type_port * 0x9E3779B97F4A7C15ULL));
-    Question* slot = &st.questions[0];
-    for (Question& c : st.questions) {
-      if (c.count != 0 && c.hash == q) {
-        slot = &c;
-        break;
-      }
-      if (c.count < slot->count) slot = &c;
-    }
-    if (slot->hash != q || slot->count == 0) *slot = {q, 0};
-    ++slot->count;
+    const Question& slot = count_in(st.questions, q);
+    const std::uint64_t type = std::uint64_t{ev.msg->question().type} << 16;
+    count_in(st.asked, static_cast<std::uint32_t>(ev.qname->hash() ^ (type * 0x9E3779B97F4A7C15ULL)));
 
-    if (!st.txid_raised && slot->count >= s_.txid_mismatch) {
+    if (!two_way) {
+      one_way_reflection(ev, st, ctx);
+      return;
+    }
+    if (!st.txid_raised && slot.count >= s_.txid_mismatch) {
       st.txid_raised = true;
       Alert a = make(ev, Trigger::txid_mismatch, Severity::high);
       a.first_seen = st.start;
-      a.reason = std::to_string(slot->count) + " responses for " + std::string(ev.qname->lower()) + " to " +
+      a.reason = "txid_mismatch: " + std::to_string(slot.count) + " responses for " + std::string(ev.qname->lower()) + " to " +
                  text_of(client) + " port " + std::to_string(ev.client_port()) + " matched no query within " +
                  window_text() + " (transaction ids being guessed)";
-      a.with("responses", static_cast<std::int64_t>(slot->count))
+      a.with("responses", static_cast<std::int64_t>(slot.count))
           .with("threshold", static_cast<std::int64_t>(s_.txid_mismatch))
           .with("answers", answer_addresses(*ev.msg));
       ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(client, 2)));
@@ -156,15 +177,55 @@ class SpoofedResponse final : public Detector {
       st.reflection_raised = true;
       Alert a = make(ev, Trigger::reflection, Severity::medium);
       a.first_seen = st.start;
-      a.reason = std::to_string(st.unsolicited) + " responses from " + std::to_string(st.nservers) +
+      a.reason = "reflection: " + std::to_string(st.unsolicited) + " responses from " + std::to_string(st.nservers) +
                  (st.nservers == kServers ? "+" : "") + " servers to " + text_of(client) +
-                 ", which sent no matching query, within " + window_text() + " (reflection)";
-      a.with("responses", static_cast<std::int64_t>(st.unsolicited))
-          .with("servers", static_cast<std::int64_t>(st.nservers))
-          .with("threshold", static_cast<std::int64_t>(s_.reflection));
+                 ", which sent no matching query, within " + window_text() + " (threshold " +
+                 std::to_string(s_.reflection) + ")";
+      reflection_evidence(a, st);
       a.samples = st.samples.list(ctx.samples);
       ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(client, 3)));
     }
+  }
+
+  // Distinct servers: exact up to kServers, then the sketch.
+  static double servers_of(const State& st) {
+    return st.nservers < kServers ? st.nservers : std::max<double>(kServers, st.server_sketch.estimate());
+  }
+  // Share of the responses that repeat the few most asked questions.
+  static double top_share(const State& st) {
+    std::uint64_t top = 0;
+    for (const Question& c : st.asked) top += c.count;
+    return st.unsolicited ? static_cast<double>(top) / static_cast<double>(st.unsolicited) : 0.0;
+  }
+  void reflection_evidence(Alert& a, const State& st) const {
+    a.with("responses", static_cast<std::int64_t>(st.unsolicited))
+        .with("servers", static_cast<std::int64_t>(servers_of(st) + 0.5))
+        .with("top_questions_share", top_share(st))
+        .with("mean_octets", st.unsolicited ? static_cast<double>(st.octets) / st.unsolicited : 0.0)
+        .with("threshold", static_cast<std::int64_t>(s_.reflection))
+        .with("threshold_servers", static_cast<std::int64_t>(s_.reflection_servers));
+  }
+
+  // A reflection seen from one side: the flood of responses from many different servers is
+  // the whole attack, so it is judged even where queries are not visible. What keeps a busy
+  // resolver's inbound answers (also from many servers, also without visible queries) apart:
+  // a reflection repeats a few amplifying questions.
+  void one_way_reflection(const sensor::DnsEvent& ev, State& st, Context& ctx) {
+    if (st.reflection_raised || st.unsolicited < s_.reflection) return;
+    const double servers = servers_of(st);
+    if (servers + 0.5 < static_cast<double>(s_.reflection_servers) || top_share(st) < 0.5) return;
+    st.reflection_raised = true;
+    Alert a = make(ev, Trigger::reflection, Severity::medium);
+    a.first_seen = st.start;
+    a.reason = "reflection: " + std::to_string(st.unsolicited) + " unsolicited responses from about " +
+               std::to_string(static_cast<std::int64_t>(servers + 0.5)) + " servers to " + text_of(ev.client()) +
+               " within " + window_text() + ", " + std::to_string(static_cast<int>(top_share(st) * 100)) +
+               "% of them for the same few questions (thresholds " + std::to_string(s_.reflection) + " responses, " +
+               std::to_string(s_.reflection_servers) + " servers; queries not visible here)";
+    reflection_evidence(a, st);
+    a.with("one_way", true);
+    a.samples = st.samples.list(ctx.samples);
+    ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(ev.client(), 3)));
   }
 
   std::string window_text() const { return std::to_string(s_.window / kNanosPerSecond) + " s"; }

@@ -38,14 +38,16 @@ struct Key {
 };
 struct Bucket {
   Distinct names;
-  std::uint32_t queries, suspicious, info_bytes, txt_null;
+  std::uint32_t queries, suspicious, info_bytes, txt_null, binary;
 };
 struct State {
   Ring<kBuckets, Bucket> ring;
   FixedText<96> domain;
   Samples<5, 96> samples;
   Timestamp first;
-  std::uint32_t minute, minute_txt_null;  // TXT/NULL queries in the current minute
+  std::uint32_t minute, minute_txt_null;  // distinct TXT/NULL names in the current minute ...
+  std::uint32_t minute_encoded;           // ... of which encoded-looking
+  std::uint32_t answer_minute, minute_answers, minute_answer_bytes;  // TXT/NULL answers and their RDATA octets
   std::uint16_t max_length;
   std::uint16_t qtypes;                   // bit set of qtype classes seen
   Timestamp last_raise;
@@ -59,7 +61,7 @@ struct Candidate {
   std::uint32_t fp[kCandidateNames];  // Distinct's 32-bit fingerprints
   std::uint32_t period;               // period of the oldest name held
   std::uint32_t info_bytes;
-  std::uint8_t n, encoded, txt_null;
+  std::uint8_t n, encoded, txt_null, txt_encoded, binary;
   Timestamp first;
 };
 struct ClientKey {
@@ -123,20 +125,32 @@ class Tunneling final : public Detector {
   const RuleInfo& info() const noexcept override { return kInfo; }
 
   void prefetch(const sensor::DnsEvent& ev, bool slots) const noexcept override {
-    if (!ev.is_response()) keys_.prefetch({ev.src, ev.qname->domain_hash()}, slots);
+    keys_.prefetch({ev.client(), ev.qname->domain_hash()}, slots);
   }
 
   void on_event(const sensor::DnsEvent& ev, Context& ctx) override {
-    if (ev.is_response() || ev.qname->empty() || allow_.allows(ev)) return;
+    if (ev.qname->empty() || allow_.allows(ev)) return;
+    // Names that cannot carry a tunnel: catalogued services (blocklists, hash and AV lookups,
+    // CDN names, reverse zones), allowlisted domains, a container node's search-list expansions,
+    // standard service names (DKIM selectors, _dmarc, SRV), and names under a top-level domain
+    // the public DNS does not have (they never reach an outside server).
+    if (ctx.not_evidence() || ctx.name->service_label || !ctx.name->public_tld) return;
+    if (ev.is_response()) {
+      on_answer(ev);
+      return;
+    }
     const sensor::QueryName& q = *ev.qname;
     const std::uint16_t qtype = ev.msg->question().type;
     const NameFeatures f = name_features(q.lower(), q.subdomain(), q.labels(), s_.min_encoded_label);
-    const bool encoded = f.non_ldh || (f.longest_label >= s_.min_encoded_label && f.entropy >= s_.min_entropy) ||
+    // Long labels that read as words (the long entries of brute-force lists) are not data.
+    const bool encoded = f.non_ldh || (f.longest_label >= s_.min_encoded_label && f.entropy >= s_.min_entropy && !f.words_only) ||
                          (f.hex && f.longest_label >= 2 * s_.min_encoded_label);
     const bool txt_null = qtype == TXT || qtype == NULL_;
+    // Binary labels in NULL or private-use queries: iodine's handshake and raw-upstream mode.
+    const bool binary = f.non_ldh && (qtype == NULL_ || (qtype >= 65280 && qtype <= 65534));
     // Information octets count long subdomains only: payload encoders fill long labels,
     // while brute-force enumeration tries short dictionary words (it is enumeration's job).
-    const bool long_label = f.longest_label >= s_.min_encoded_label;
+    const bool long_label = f.longest_label >= s_.min_encoded_label && !f.words_only;
     if (s_.seed_rule) seed_rule(ev, f, qtype, ctx);
     if (f.subdomain_length == 0) return;
 
@@ -145,7 +159,7 @@ class Tunneling final : public Detector {
     const std::uint32_t p = period_of(ev.ts, kBucket);
     const auto reset = [&](Bucket& x) {
       x.names.release(pool_);
-      x.queries = x.suspicious = x.info_bytes = x.txt_null = 0;
+      x.queries = x.suspicious = x.info_bytes = x.txt_null = x.binary = 0;
     };
     const auto minute = static_cast<std::uint32_t>(ev.ts / kMinute);
     auto* e = keys_.find(k);
@@ -160,7 +174,7 @@ class Tunneling final : public Detector {
       if (cd.n == 0) {
         cd.period = p;
         cd.info_bytes = 0;
-        cd.encoded = cd.txt_null = 0;
+        cd.encoded = cd.txt_null = cd.txt_encoded = cd.binary = 0;
       }
       const std::uint64_t nh = q.hash();
       const auto fp = static_cast<std::uint32_t>(nh ^ (nh >> 32));
@@ -168,8 +182,10 @@ class Tunneling final : public Detector {
         if (cd.fp[i] == fp) return;
       cd.fp[cd.n++] = fp;
       if (long_label) cd.info_bytes += f.subdomain_length;
-      if (encoded) ++cd.encoded;
-      if (txt_null) ++cd.txt_null;
+      cd.encoded = static_cast<std::uint8_t>(cd.encoded + encoded);
+      cd.txt_null = static_cast<std::uint8_t>(cd.txt_null + txt_null);
+      cd.txt_encoded = static_cast<std::uint8_t>(cd.txt_encoded + (txt_null && encoded));
+      cd.binary = static_cast<std::uint8_t>(cd.binary + binary);
       if (cd.n < promote_at_ && cd.info_bytes < s_.info_bytes_1h) return;
       const Candidate held = cd;
       candidates_.erase(c);
@@ -187,8 +203,10 @@ class Tunneling final : public Detector {
       b0.info_bytes += held.info_bytes;
       b0.suspicious += held.encoded;
       b0.txt_null += held.txt_null;
+      b0.binary += held.binary;
       e->value.minute = minute;
       e->value.minute_txt_null = held.txt_null;
+      e->value.minute_encoded = held.txt_encoded;
       if (encoded) e->value.samples.add(q.lower());
     } else {
       keys_.use(e, ev.ts);
@@ -214,31 +232,46 @@ class Tunneling final : public Detector {
         ++b.suspicious;
         st.samples.add(q.lower());
       }
+      b.binary += binary;
       if (txt_null) {
         if (minute != st.minute) {
           st.minute = minute;
-          st.minute_txt_null = 0;
+          st.minute_txt_null = st.minute_encoded = 0;
         }
         ++st.minute_txt_null;
+        st.minute_encoded += encoded;
         ++b.txt_null;
       }
     }
     const std::uint32_t per_minute = txt_null && minute == st.minute ? st.minute_txt_null : 0;
 
-    std::uint64_t susp10 = 0, info1h = 0, q1h = 0;
-    st.ring.recent(p, 2, [&](const Bucket& x) { susp10 += x.suspicious; });
+    std::uint64_t susp10 = 0, info1h = 0, q1h = 0, bin10 = 0;
+    st.ring.recent(p, 2, [&](const Bucket& x) {
+      susp10 += x.suspicious;
+      bin10 += x.binary;
+    });
     st.ring.recent(p, kBuckets, [&](const Bucket& x) {
       info1h += x.info_bytes;
       q1h += x.queries;
     });
-    std::string trigger;
+    // The TXT/NULL rate is a channel only with data in it: encoded names, or answers whose
+    // records carry payload (a busy mail server's policy lookups carry neither).
+    const std::uint32_t answers = st.answer_minute == minute ? st.minute_answers : 0;
+    const double mean_answer =
+        answers != 0 ? static_cast<double>(st.minute_answer_bytes) / static_cast<double>(answers) : 0.0;
+    const bool txt_payload = 2 * static_cast<std::uint64_t>(st.minute_encoded) >= per_minute ||
+                             mean_answer >= static_cast<double>(s_.txt_null_answer_bytes);
+    std::string_view trigger;
     Severity sev = Severity::medium;
     if (info1h >= s_.info_bytes_1h) {
       trigger = "info_bytes_1h";
       sev = Severity::high;
     } else if (susp10 >= s_.suspicious_10m) {
       trigger = "encoded_names_10m";
-    } else if (per_minute > s_.txt_null_per_min) {
+    } else if (bin10 >= s_.binary_names_10m) {
+      trigger = "binary_names_10m";
+      sev = Severity::high;
+    } else if (per_minute > s_.txt_null_per_min && txt_payload) {
       trigger = "txt_null_rate";
     } else {
       return;
@@ -250,13 +283,30 @@ class Tunneling final : public Detector {
     a.registered_domain = std::string(st.domain.view());
     a.first_seen = st.first;
     a.last_seen = ev.ts;
-    a.reason = "data-like names under " + a.registered_domain + ": " + std::to_string(susp10) +
-               " encoded-looking names in 10 min, " + std::to_string(info1h) + " octets of unique subdomains in 1 h";
-    a.with("trigger", trigger)
+    // The message states the trigger that fired, with its own figures.
+    const std::string on = " under " + a.registered_domain;
+    if (trigger == "info_bytes_1h") {
+      a.reason = std::to_string(info1h) + " octets of unique long subdomains" + on + " in 1 h (threshold " +
+                 std::to_string(s_.info_bytes_1h) + "), " + std::to_string(susp10) + " encoded-looking names in 10 min";
+    } else if (trigger == "encoded_names_10m") {
+      a.reason = std::to_string(susp10) + " encoded-looking names" + on + " in 10 min (threshold " +
+                 std::to_string(s_.suspicious_10m) + ")";
+    } else if (trigger == "binary_names_10m") {
+      a.reason = std::to_string(bin10) + " NULL or private-type queries with binary labels" + on +
+                 " in 10 min (threshold " + std::to_string(s_.binary_names_10m) + ")";
+    } else {
+      a.reason = std::to_string(per_minute) + " distinct TXT/NULL names" + on + " in one minute (threshold " +
+                 std::to_string(s_.txt_null_per_min) + "), " + std::to_string(st.minute_encoded) +
+                 " encoded-looking, answers of " + one_decimal(mean_answer) + " octets on average";
+    }
+    a.reason = std::string(trigger) + ": " + a.reason;
+    a.with("trigger", std::string(trigger))
         .with("encoded_names_10m", static_cast<std::int64_t>(susp10))
+        .with("binary_names_10m", static_cast<std::int64_t>(bin10))
         .with("info_bytes_1h", static_cast<std::int64_t>(info1h))
         .with("queries_1h", static_cast<std::int64_t>(q1h))
         .with("txt_null_per_minute", static_cast<std::int64_t>(per_minute))
+        .with("txt_null_answer_bytes", mean_answer)
         .with("max_length", static_cast<std::int64_t>(st.max_length))
         .with("qtypes", qtypes_text(st.qtypes))
         .with("entropy", f.entropy)
@@ -282,6 +332,25 @@ class Tunneling final : public Detector {
   }
 
  private:
+  // TXT/NULL answers to a key with full state: their RDATA octets in the current minute.
+  void on_answer(const sensor::DnsEvent& ev) {
+    const std::uint16_t qtype = ev.msg->question().type;
+    if (qtype != TXT && qtype != NULL_) return;
+    auto* e = keys_.find({ev.dst, ev.qname->domain_hash()});
+    if (e == nullptr) return;
+    State& st = e->value;
+    const auto minute = static_cast<std::uint32_t>(ev.ts / kMinute);
+    if (st.answer_minute != minute) {
+      st.answer_minute = minute;
+      st.minute_answers = st.minute_answer_bytes = 0;
+    }
+    std::uint32_t bytes = 0;
+    for (const auto& r : ev.msg->records(dnsparse::Section::answer))
+      if (r.type == TXT || r.type == NULL_) bytes += r.rdlength;
+    ++st.minute_answers;
+    st.minute_answer_bytes += bytes;
+  }
+
   // The Elastic ES|QL rule of the reference page, per source.ip over a sliding 24 h:
   //   qtype IN (TXT, NULL, CNAME, MX, A, AAAA) AND (LENGTH(name) > 50 OR labels > 5)
   //   count > 20 AND unique names > 10 AND avg length > 40;
@@ -333,7 +402,7 @@ class Tunneling final : public Detector {
     Alert a = alert_for(kInfo, ev, Severity::high);
     a.first_seen = st.first;
     a.last_seen = ev.ts;
-    a.reason = "Elastic DNS tunnelling rule: " + std::to_string(count) + " long queries, " +
+    a.reason = "seed_esql_rule: Elastic DNS tunnelling rule, " + std::to_string(count) + " long queries, " +
                std::to_string(static_cast<std::int64_t>(unique + 0.5)) + " unique, average length " +
                one_decimal(avg) + " in 24 h (confidence " + (high ? "high" : "medium") + ")";
     a.with("trigger", std::string("seed_esql_rule"))

@@ -199,7 +199,8 @@ class ZoneTransfer final : public Detector {
     a.reason = type_text(x.qtype) + " of " + a.qname + " by " + (insider ? "internal" : "external") +
                " host that is not a sanctioned secondary: " + out;
     if (leaked) a.reason += " (" + std::to_string(x.records) + " records, " + std::to_string(x.bytes) + " octets)";
-    a.with("outcome", out)
+    a.with("trigger", type_text(x.qtype) == "IXFR" ? std::string("ixfr_request") : std::string("axfr_request"))
+        .with("outcome", out)
         .with("insider", insider)
         .with("messages", std::int64_t{x.messages})
         .with("records", std::int64_t{x.records})
@@ -228,7 +229,9 @@ class ZoneTransfer final : public Detector {
     a.last_seen = ev.ts;
     a.reason = std::to_string(n) + " ANY queries in 10 min from one client (sweep threshold " +
                std::to_string(s_.any_sweep) + ")";
-    a.with("outcome", std::string("any_sweep")).with("any_queries_10m", static_cast<std::int64_t>(n))
+    a.with("trigger", std::string("any_sweep"))
+        .with("outcome", std::string("any_sweep"))
+        .with("any_queries_10m", static_cast<std::int64_t>(n))
         .with("threshold", static_cast<std::int64_t>(s_.any_sweep));
     a.samples = st.names.list(ctx.samples);
     ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(ev.src, 0xA11)));

@@ -20,6 +20,13 @@ std::optional<IpAddr> IpAddr::parse(std::string_view text) noexcept {
   return std::nullopt;
 }
 
+std::string IpAddr::text() const {
+  char buf[64];
+  dnsparse::TextWriter w(buf);
+  write(w);
+  return std::string(w.view());
+}
+
 void IpAddr::write(dnsparse::TextWriter& out) const noexcept {
   if (is_v4()) {
     dnsparse::write_ipv4(v4_bytes(), out);

@@ -195,6 +195,17 @@ DomainSplitter::~DomainSplitter() = default;
 
 bool DomainSplitter::keyed_by_suffix() const noexcept { return !impl_->list->tails.empty(); }
 
+bool DomainSplitter::public_tld(std::string_view label) const noexcept {
+  if (label.empty() || label.size() > 63) return false;
+  const LoadedList& list = *impl_->list;
+  // Every rule ends in a top-level domain, so the one-label tails of the rules are the TLDs.
+  if (!list.tails.empty()) return list.tails.contains(XXH3_64bits(label.data(), label.size()));
+  char buf[64];
+  std::memcpy(buf, label.data(), label.size());
+  buf[label.size()] = '\0';
+  return list.psl != nullptr && psl_is_public_suffix2(list.psl, buf, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;
+}
+
 DomainSplit DomainSplitter::split(std::string_view lower) noexcept {
   const LabelStarts l = LabelStarts::of(lower);
   const std::uint64_t whole = XXH3_64bits(lower.data(), lower.size());
@@ -256,8 +267,38 @@ DomainSplit DomainSplitter::split(std::string_view lower, const LabelStarts& l, 
   return {reg_off, suf_off};
 }
 
-void QueryName::set(const dnsparse::Message& m, DomainSplitter* splitter) noexcept {
+bool QueryName::public_tld() const noexcept {
+  if (tld_ < 0) {
+    const std::uint16_t last = starts_.from_end(1);
+    tld_ = static_cast<std::int8_t>(splitter_ == nullptr || starts_.n == 0 ||
+                                    splitter_->public_tld(lower().substr(last)));
+  }
+  return tld_ != 0;
+}
+
+std::uint16_t QueryName::search_suffix() const noexcept {
+  if (expansion_ >= 0) return static_cast<std::uint16_t>(expansion_);
+  expansion_ = 0;
+  if (splitter_ == nullptr || starts_.escaped || starts_.n < 3 || starts_.n >= starts_.start.size()) return 0;
+  // The label where the public suffix starts (the last label for an unknown TLD).
+  std::size_t suffix_label = starts_.n;
+  for (std::size_t i = 0; i < starts_.n; ++i)
+    if (starts_.start[i] == split_.suffix) suffix_label = i;
+  if (suffix_label == starts_.n) suffix_label = starts_.n - 1;
+  // The rightmost label before it, not the first, that is a TLD ends the embedded name.
+  for (std::size_t i = suffix_label; i-- > 1;) {
+    const std::uint16_t b = starts_.start[i], e = starts_.start[i + 1];
+    if (splitter_->public_tld(lower().substr(b, e - b - 1u))) {
+      expansion_ = e;
+      break;
+    }
+  }
+  return static_cast<std::uint16_t>(expansion_);
+}
+
+void QueryName::set(const dnsparse::Message& m, DomainSplitter* splitter, const ServiceCatalogue* services) noexcept {
   clear();
+  splitter_ = splitter;
   if (!m.has_question()) return;
   // One walk produces the text, its lower-case copy and the label starts. Labels of plain
   // characters (the vast majority) are copied; others go through the escaping writer.
@@ -304,6 +345,7 @@ void QueryName::set(const dnsparse::Message& m, DomainSplitter* splitter) noexce
       split_.registered < starts_.from_end(kSuffixHashes))
     domain_hash_ = XXH3_64bits(lower_.data() + split_.registered, len_ - split_.registered);
   if (split_.registered >= len_) domain_hash_ = XXH3_64bits(lower_.data(), 0);
+  if (services != nullptr) service_ = services->find({suffix_hashes_.data(), suffixes_}, starts_.n);
 }
 
 }  // namespace dnsvigil::sensor

@@ -6,6 +6,7 @@ Pipeline::Pipeline(const PipelineOptions& options, EventSink& sink)
     : sink_(sink),
       tick_(options.tick > 0 ? options.tick : kNanosPerSecond),
       splitter_(options.psl_file),
+      services_(options.services),
       defrag_(options.defrag, c_),
       tcp_(options.tcp, c_, *this),
       tx_(options.transactions, c_) {
@@ -108,7 +109,7 @@ void Pipeline::on_dns(Bytes wire, const Packet& pkt, Timestamp ts, Transport tra
     return;
   }
   c_.add(Counter::dns_messages);
-  qname_.set(msg_, &splitter_);
+  qname_.set(msg_, &splitter_, services_.get());
 
   DnsEvent ev;
   ev.ts = ts;

@@ -164,6 +164,16 @@ void write_alert_json(const detect::Alert& a, const Observer& obs, Json& j) {
     j.kvb("summary", true);
     j.kv("suppressed", a.suppressed);
   }
+  if (!a.client_role.empty()) j.kv("client_role", a.client_role);
+  if (!a.related.empty()) {
+    j.key("related").begin_array();
+    for (const auto& rel : a.related) {
+      j.begin_object().kv("rule", rel.rule);
+      if (!rel.trigger.empty()) j.kv("trigger", rel.trigger);
+      j.kv("message", rel.reason).end_object();
+    }
+    j.end_array();
+  }
   if (a.first_seen != 0) time_field(j, "first_seen", a.first_seen);
   if (a.last_seen != 0) time_field(j, "last_seen", a.last_seen);
   j.key("evidence").begin_object();

@@ -31,6 +31,8 @@ void write_alert_text(const detect::Alert& a, std::string& out) {
   out.assign(w.view());
   if (a.summary) out += " (summary: " + std::to_string(a.suppressed) + " more)";
   for (const auto& m : a.intel) out += " [intel " + m.indicator + " (" + m.list + ")]";
+  if (!a.client_role.empty()) out += " [role " + a.client_role + "]";
+  for (const auto& r : a.related) out += " [related " + std::string(r.rule) + (r.trigger.empty() ? "" : " " + r.trigger) + "]";
   out += ": ";
   out += a.reason;
 }

@@ -177,6 +177,12 @@ void write_event_json(const DnsEvent& ev, Json& j) {
   if (ev.wrong_server) j.kvb("wrong_server", true);
   if (ev.duplicate) j.kvb("duplicate_response", true);
   if (ev.conflicting) j.kvb("conflicting_answer", true);
+  if (const sensor::Service* sv = ev.qname->service()) {
+    j.key("service").begin_object();
+    j.kv("kind", sensor::service_kind_name(sv->kind));
+    j.kv("domain", sv->domain);
+    j.end_object();
+  }
   if (!m.anomalies().empty()) {
     j.key("anomalies").begin_array();
     m.anomalies().for_each([&](Anomaly a) { j.str(anomaly_id(a)); });

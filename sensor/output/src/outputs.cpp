@@ -77,12 +77,7 @@ void sd_param(std::string& out, std::string_view name, std::string_view value) {
   out += '"';
 }
 
-std::string ip_text(const sensor::IpAddr& a) {
-  char buf[64];
-  dnsparse::TextWriter w(buf);
-  a.write(w);
-  return std::string(w.view());
-}
+std::string ip_text(const sensor::IpAddr& a) { return a.text(); }
 
 std::string evidence_text(const detect::EvidenceValue& v) {
   return std::visit(
@@ -279,11 +274,22 @@ std::string format_rfc5424(const detect::Alert& a, const SyslogOptions& o, int p
   if (!a.registered_domain.empty()) sd_param(out, "domain", a.registered_domain);
   if (a.qtype != 0) sd_param(out, "qtype", dnsparse::Mnemonic::type(a.qtype).view());
   if (a.summary) sd_param(out, "suppressed", std::to_string(a.suppressed));
+  if (!a.client_role.empty()) sd_param(out, "client_role", a.client_role);
   out += "]";
   if (!a.evidence.empty() || !a.samples.empty()) {
     out += "[evidence@32473";
     for (const auto& [k, v] : a.evidence) sd_param(out, k, evidence_text(v));
     if (!a.samples.empty()) sd_param(out, "samples", evidence_text(a.samples));
+    out += "]";
+  }
+  if (!a.related.empty()) {
+    // Alerts of other rules about the same activity (repeated PARAM-NAMEs, in order).
+    out += "[related@32473";
+    for (const auto& r : a.related) {
+      sd_param(out, "rule", r.rule);
+      sd_param(out, "trigger", r.trigger);
+      sd_param(out, "message", r.reason);
+    }
     out += "]";
   }
   if (!a.intel.empty()) {

@@ -51,6 +51,14 @@ struct IntelMatch {
 
 using EvidenceValue = std::variant<std::int64_t, double, bool, std::string, std::vector<std::string>>;
 
+/// Another rule's alert about the same activity, attached to the alert that explains it (one
+/// activity, one alert: docs/detectors.md, "One activity, one alert").
+struct RelatedAlert {
+  std::string_view rule;   ///< rule.name of the folded alert
+  std::string trigger;     ///< its evidence.trigger (empty when it has none)
+  std::string reason;      ///< its message
+};
+
 /// One alert. Alerts are rare, so they own their strings.
 struct Alert {
   const RuleInfo* rule = nullptr;
@@ -70,6 +78,8 @@ struct Alert {
   std::vector<std::pair<std::string, EvidenceValue>> evidence;
   std::vector<std::string> samples;
   std::vector<IntelMatch> intel;  ///< threat-intel matches of client, server and question name
+  std::string client_role;        ///< the client's roles, configured or learned ("mail_server,resolver")
+  std::vector<RelatedAlert> related;  ///< alerts of other rules folded into this one
   // Suppression.
   bool summary = false;           ///< a later summary of a suppressed (rule, key)
   std::uint64_t suppressed = 0;   ///< triggers folded into this alert since the first one

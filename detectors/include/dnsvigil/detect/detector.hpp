@@ -23,6 +23,9 @@ class Raiser {
   virtual void raise(Alert&& a, std::uint64_t key, Timestamp period = 0) = 0;
 };
 
+/// Traits of no name (events without a question, flows, ticks).
+inline const NameTraits kNoName{};
+
 /// What a rule sees besides the event.
 struct Context {
   const Policy& policy;
@@ -30,6 +33,15 @@ struct Context {
   Timestamp now = 0;        ///< packet time
   std::size_t samples = 5;  ///< sample names to attach
   bool client_resolver = false;  ///< the event's client is a (configured or learned) resolver
+  const NameTraits* name = &kNoName;  ///< the event's question name (DNS events)
+  std::uint8_t roles = 0;   ///< the event's client's roles (RoleBit), configured or learned
+
+  /// The question name counts for no rule keyed on names (enumeration, recon_sweep, tunneling,
+  /// beaconing): a catalogued service, an allowlisted domain, a blocklist-style lookup, or a
+  /// search-list expansion by a container node.
+  [[nodiscard]] bool not_evidence() const noexcept {
+    return name->benign() || (name->expansion != 0 && (roles & kRoleContainerNode) != 0);
+  }
 };
 
 /// State sizes and counters of a rule (exported as metrics).

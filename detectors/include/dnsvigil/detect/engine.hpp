@@ -35,11 +35,18 @@ class Engine final : public sensor::EventSink, private Raiser {
   [[nodiscard]] const Policy& policy() const noexcept { return policy_; }
   [[nodiscard]] std::uint64_t alerts() const noexcept { return alerts_; }
   [[nodiscard]] std::uint64_t suppressed() const noexcept { return suppressed_; }
+  /// Alerts folded into another rule's alert about the same activity (precedence).
+  [[nodiscard]] std::uint64_t folded() const noexcept { return folded_; }
   [[nodiscard]] std::size_t rule_count() const noexcept { return detectors_.size(); }
 
  private:
   void raise(Alert&& a, std::uint64_t key, Timestamp period) override;
   void flush_summaries(Timestamp until);
+  // One activity, one alert (precedence): see engine.cpp.
+  bool fold_into_anchor(const Alert& a);
+  void anchor(Alert& a);
+  void release_held(Timestamp now, bool all);
+  void emit(const Alert& a);
 
   struct SupKey {
     std::uint64_t key;
@@ -59,8 +66,26 @@ class Engine final : public sensor::EventSink, private Raiser {
   std::vector<std::unique_ptr<Detector>> detectors_;
   std::vector<std::pair<Timestamp, std::unique_ptr<SupTable>>> suppress_;
   std::unordered_map<std::uint64_t, Alert> latest_;  // newest suppressed alert per key, for its summary
+  // Alerts that explain others about the same (client, registered domain), while they last.
+  struct AnchorKey {
+    IpAddr client;
+    std::uint64_t domain;  // hash of the registered domain
+  };
+  struct AnchorState {
+    const RuleInfo* rule;
+    Timestamp until;
+  };
+  sensor::LruTable<AnchorKey, AnchorState> anchors_;
+  // First alerts of rules another rule may explain, held for settings_.precedence_hold.
+  struct Held {
+    Alert alert;
+    std::uint64_t key;
+    Timestamp release;
+  };
+  std::vector<Held> held_;
+  std::unordered_map<std::uint64_t, bool> folded_keys_;  // suppression keys whose first alert was folded
   Timestamp now_ = 0;
-  std::uint64_t alerts_ = 0, suppressed_ = 0;
+  std::uint64_t alerts_ = 0, suppressed_ = 0, folded_ = 0;
   SharedView* shared_ = nullptr;
 };
 

@@ -15,7 +15,17 @@ struct NameFeatures {
   bool hex = false;                   ///< subdomain (dots aside) is hexadecimal only
   bool base32 = false;                ///< [a-z2-7] only, with digits present
   bool non_ldh = false;               ///< escaped octets or characters outside letters, digits, '-', '_'
+  /// Every label of the subdomain at least `entropy_from` long reads like a natural-language
+  /// word (letters only, a quarter or more vowels, at most 4 consonants in a row): the long
+  /// words of brute-force lists, not data. True when there is no such label.
+  bool words_only = true;
 };
+
+/// A label that looks like an entry of a brute-force word list: 1-24 letters, digits and
+/// hyphens (or a leading underscore, as in SRV service names), at least one letter, digits at
+/// most half of it, and not a long hexadecimal string. Hashes, encoded data and address labels
+/// are not.
+[[nodiscard]] bool wordlike_label(std::string_view label) noexcept;
 
 /// Computes features of `lower` (lower case presentation form) whose subdomain is `sub`. The
 /// entropy (the costly part) is computed only when the longest label reaches `entropy_from`.

@@ -12,6 +12,7 @@
 #include "dnsvigil/detect/shared.hpp"
 #include "dnsvigil/sensor/addr.hpp"
 #include "dnsvigil/sensor/event.hpp"
+#include "dnsvigil/sensor/services.hpp"
 #include "dnsvigil/sensor/table.hpp"
 
 namespace dnsvigil::detect {
@@ -114,6 +115,40 @@ struct AllowMatcher {
   [[nodiscard]] bool allows(const sensor::DnsEvent& ev) const noexcept;
 };
 
+/// Client roles, as a bit set: configured (roles.*, network.resolvers) or learned from traffic.
+enum RoleBit : std::uint8_t {
+  kRoleResolver = 1,       ///< recursive resolver or forwarder: asks on behalf of many users
+  kRoleMailServer = 2,     ///< sender-policy and blocklist lookups across many domains
+  kRoleMonitoring = 4,     ///< PTR sweeps of address ranges
+  kRoleContainerNode = 8,  ///< stub resolver expanding a search list (Kubernetes ndots)
+  kRoleScanner = 16,       ///< authorised scanner (configured only)
+};
+/// "resolver,mail_server" (empty for none), for alerts and the summary.
+[[nodiscard]] std::string role_names(std::uint8_t roles);
+
+/// What the rules keyed on names need to know about a question name, worked out once per event
+/// (docs/detectors.md, "Names that are not evidence").
+struct NameTraits {
+  const sensor::Service* service = nullptr;  ///< catalogued DNS-based service
+  bool allowlisted = false;    ///< under a domain of a name-keyed rule's allowlist (applies to all four)
+  bool reversed_ip = false;    ///< leading labels are a reversed address under a zone other than .arpa (DNSBL-style)
+  bool service_label = false;  ///< a standard service name (standard_service_name)
+  bool acme = false;           ///< _acme-challenge.<name> (ACME DNS-01 validation)
+  bool public_tld = true;      ///< the last label is a top-level domain of the Public Suffix List
+  std::uint16_t expansion = 0; ///< search-list expansion: where the search suffix starts (QueryName::search_suffix)
+  /// Catalogued, allowlisted or a blocklist-style lookup: counts for no name-keyed rule.
+  [[nodiscard]] bool benign() const noexcept { return service != nullptr || allowlisted || reversed_ip; }
+};
+
+/// A name of a standard DNS service: DKIM selectors (`*._domainkey.*`), `_dmarc.`, `_mta-sts.`,
+/// `_smtp._tls.`, `_acme-challenge.`, `_spf.`, `_bimi.`, and SRV owners (`_ldap._tcp.*`). Mail
+/// servers, ACME clients and domain members look these up as part of their job.
+[[nodiscard]] bool standard_service_name(std::string_view lower) noexcept;
+/// Works out NameTraits (`allow`: the domains of the name-keyed rules' allowlists).
+[[nodiscard]] NameTraits name_traits(const sensor::QueryName& q, const DomainList& allow) noexcept;
+/// The address a reverse name (`4.3.2.1.in-addr.arpa`, 32 nibbles under `ip6.arpa`) stands for.
+[[nodiscard]] bool reverse_address(std::string_view lower, IpAddr& out) noexcept;
+
 class Policy {
  public:
   explicit Policy(const DetectorSettings& s);
@@ -125,29 +160,74 @@ class Policy {
   [[nodiscard]] bool configured_resolver(const IpAddr& a) const noexcept { return resolvers_.contains(a); }
   [[nodiscard]] bool resolvers_configured() const noexcept { return !resolvers_.empty(); }
   [[nodiscard]] bool secondary(const IpAddr& a) const noexcept { return secondaries_.contains(a); }
-  [[nodiscard]] bool mail_server(const IpAddr& a) const noexcept { return mail_.contains(a); }
+  [[nodiscard]] bool mail_server(const IpAddr& a) const noexcept { return (roles(a) & kRoleMailServer) != 0; }
   [[nodiscard]] bool scanner(const IpAddr& a) const noexcept { return scanners_.contains(a); }
+  /// Every role of `a`, configured or learned.
+  [[nodiscard]] std::uint8_t roles(const IpAddr& a) const noexcept;
   [[nodiscard]] Role role() const noexcept { return role_; }
   /// True when `name` is inside a monitored zone.
   [[nodiscard]] bool monitored(const sensor::QueryName& q) const noexcept { return zones_.matches(q); }
   /// The global allowlist.
   [[nodiscard]] const AllowMatcher& allow() const noexcept { return allow_; }
+  /// Domains of the name-keyed rules' allowlists (enumeration, recon_sweep, tunneling,
+  /// beaconing), honoured by all four.
+  [[nodiscard]] const DomainList& name_allow() const noexcept { return name_allow_; }
 
-  /// Learns resolvers: internal servers answering several distinct internal clients.
-  void observe(const sensor::DnsEvent& ev) noexcept;
+  /// Learns from one event: resolvers (servers answering several internal clients, hosts
+  /// resolving iteratively), the servers internal clients use (zero-configuration resolver
+  /// policy), client roles, and popular domains.
+  void observe(const sensor::DnsEvent& ev, const NameTraits& t) noexcept;
+  /// The same, working out the name's traits.
+  void observe(const sensor::DnsEvent& ev) noexcept { observe(ev, name_traits(*ev.qname, name_allow_)); }
+  /// A registered domain looked up by `popular_clients` distinct clients or more.
+  [[nodiscard]] bool popular(std::uint64_t domain_hash) const noexcept;
+  /// Without network.resolvers: whether enough internal clients have been seen to know the
+  /// site's de-facto resolvers, and whether `server` is one of them (used by at least
+  /// `rogue_resolver.defacto_share` of the clients of the most used server, and by
+  /// `learn_min_clients`), with its client count and the most used server's.
+  struct Usage {
+    bool baseline = false, defacto = false;
+    double clients = 0, top_clients = 0;
+    IpAddr top;
+  };
+  [[nodiscard]] Usage usage(const IpAddr& server) const noexcept;
+  /// The de-facto resolvers learned so far (zero configuration), most used first, with their
+  /// client counts.
+  [[nodiscard]] std::vector<std::pair<IpAddr, double>> defacto_resolvers() const;
+  /// Recomputes the de-facto resolvers (once a second of packet time, by the engine).
+  void refresh() noexcept;
+
   [[nodiscard]] std::size_t learned_resolvers() const noexcept;
+  /// Learned roles: clients holding each role (mail server, monitoring, container node).
+  struct RoleCounts {
+    std::size_t mail_servers = 0, monitoring = 0, container_nodes = 0;
+  };
+  [[nodiscard]] RoleCounts learned_roles() const noexcept;
+  /// Up to `max` clients with a learned role, for the end-of-run summary.
+  [[nodiscard]] std::vector<std::pair<IpAddr, std::uint8_t>> learned_clients(std::size_t max) const;
   /// Merges what this worker learned with the other workers' (-j N).
   void sync(SharedView& shared);
 
  private:
   struct Learned;
-  Prefixes internal_, resolvers_, secondaries_, mail_, scanners_;
+  struct RoleTable;
+  struct Popularity;
+  void learn_roles(const sensor::DnsEvent& ev, const NameTraits& t) noexcept;
+  Prefixes internal_, resolvers_, secondaries_, mail_, scanners_, monitoring_, containers_;
   DomainList zones_;
+  DomainList name_allow_;
   AllowMatcher allow_;
   Role role_;
+  RoleSettings roles_;
   std::uint64_t learn_min_clients_;
+  double defacto_share_;
+  std::uint64_t popular_clients_;
   std::unique_ptr<Learned> learned_;
+  std::unique_ptr<RoleTable> role_table_;
+  std::unique_ptr<Popularity> popularity_;
   std::vector<IpAddr> shared_learned_;  // sorted, from the last sync
+  std::vector<std::pair<IpAddr, double>> defacto_;  // most used first (refresh / sync)
+  bool shared_mode_ = false;
 };
 
 }  // namespace dnsvigil::detect

@@ -48,7 +48,9 @@ struct EnumerationSettings : CommonSettings {
   std::uint64_t distinct_10m = 30;         ///< with nxdomain_ratio: names under one domain in 10 min
   double nxdomain_ratio = 0.5;             ///< ... of which at least this share NXDOMAIN
   std::uint64_t distinct_1h = 100;         ///< names in 1 h (the Sentinel rule's "> 100 per hour")
-  std::uint64_t distinct_any = 300;        ///< names in 1 h whatever the rcodes
+  std::uint64_t distinct_any = 300;        ///< names in 1 h (with the same evidence as distinct_1h)
+  double evidence_nxdomain_ratio = 0.25;   ///< NXDOMAIN share (1 h) the volume triggers need as brute-force evidence
+  double word_share = 0.5;                 ///< share of the names that must look like word-list entries
   std::uint64_t nxdomain_burst = 50;       ///< NXDOMAIN answers to one client in 5 min
   double nxdomain_burst_ratio = 0.25;      ///< ... that are at least this share of its answers
   std::uint64_t zone_nxdomain_1h = 500;    ///< distinct NXDOMAIN names under a monitored zone in 1 h, all clients
@@ -69,15 +71,11 @@ struct RogueResolverSettings : CommonSettings {
   bool private_servers = false;            ///< also report RFC 1918 / ULA servers that are not sanctioned
   std::vector<std::uint16_t> ports{53, 853};
   std::uint64_t learn_min_clients = 3;     ///< internal clients a server must answer to be learned as a resolver
+  double defacto_share = 0.1;              ///< zero configuration: a server used by this share of the clients of the most used one is a de-facto resolver
 };
-
-/// Registered domains known to encode data in names for benign reasons (AV/EDR cloud lookups,
-/// DNS blocklists, CDNs, cloud endpoints); the tunneling rule ignores them by default.
-[[nodiscard]] std::vector<std::string> default_benign_encoders();
 
 struct TunnelingSettings : CommonSettings {
   TunnelingSettings() {
-    allow.domains = default_benign_encoders();
     max_keys = 16384;  // full windows, past a compact candidate stage (4 x max_keys candidates)
   }
   // Per query.
@@ -86,7 +84,9 @@ struct TunnelingSettings : CommonSettings {
   // Per (client, registered domain).
   std::uint64_t suspicious_10m = 10;       ///< encoded-looking names in 10 min
   std::uint64_t info_bytes_1h = 4096;      ///< octets of distinct subdomains in 1 h
-  std::uint64_t txt_null_per_min = 50;     ///< TXT/NULL queries in one minute
+  std::uint64_t txt_null_per_min = 50;     ///< TXT/NULL queries in one minute (encoded names or large answers)
+  std::uint64_t txt_null_answer_bytes = 160;  ///< mean TXT/NULL answer octets that make the rate a channel
+  std::uint64_t binary_names_10m = 4;      ///< NULL/private-type names with binary labels in 10 min
   // The seed rule (Elastic ES|QL) per client over 24 h.
   bool seed_rule = true;
   std::uint64_t seed_queries = 20, seed_unique = 10;
@@ -98,6 +98,8 @@ struct TunnelingSettings : CommonSettings {
 struct BeaconingSettings : CommonSettings {
   std::uint64_t min_lookups = 10;          ///< lookups before a key is scored
   double min_score = 0.7;                  ///< 0..1, RITA-style regularity score
+  double clockwork_dispersion = 0.05;      ///< MAD / interval that alerts from min_lookups on (a fixed timer)
+  double jitter_dispersion = 0.22;         ///< MAD / interval that alerts for a jittered beacon, held over two windows
   Timestamp min_interval = 2 * kNanosPerSecond;
   Timestamp max_interval = 2 * kHour;
   Timestamp burst = kNanosPerSecond;       ///< lookups closer than this are one lookup (A + AAAA)
@@ -135,6 +137,7 @@ struct SpoofedResponseSettings : CommonSettings {
   Timestamp window = 10 * kNanosPerSecond;  ///< window of the unsolicited-response counts
   std::uint64_t txid_mismatch = 10;         ///< unsolicited responses with one question to one client in the window
   std::uint64_t reflection = 500;           ///< unsolicited responses of any question to one client in the window
+  std::uint64_t reflection_servers = 20;    ///< ... from this many servers: judged even where queries are not visible
   bool conflicting_answers = true;          ///< two responses with different answers to one query
   bool wrong_source = true;                 ///< a response from another address than the query went to
 };
@@ -160,6 +163,18 @@ struct IntelMatchSettings : CommonSettings {
 /// Parses prefixes that are known to be valid (defaults written in code).
 [[nodiscard]] std::vector<sensor::Prefix> prefixes(std::initializer_list<const char*> texts);
 
+/// Client roles (YAML `roles:`): configured lists, and learning from traffic. A role exempts only
+/// the pattern it explains (docs/detectors.md, "Client roles").
+struct RoleSettings {
+  bool learn = true;                          ///< learn mail servers, monitoring hosts, container nodes
+  std::vector<sensor::Prefix> monitoring;     ///< hosts that sweep PTR names (SIEM, scanners of your own nets)
+  std::vector<sensor::Prefix> container_nodes;  ///< hosts whose stub resolver expands search lists (ndots)
+  std::uint64_t mail_domains = 5;             ///< distinct domains with sender-policy lookups (MX, SPF, DMARC, DKIM) ...
+  std::uint64_t mail_checks = 3;              ///< ... and distinct blocklist or outside-PTR lookups: a mail server
+  std::uint64_t monitoring_ptr = 64;          ///< distinct PTR names in 10 min: a monitoring host
+  std::uint64_t container_bases = 3;          ///< names tried with two or more search suffixes: a container node
+};
+
 /// Network policy (YAML `network:`).
 struct NetworkPolicySettings {
   /// Internal address space: RFC 1918 and IPv6 ULA.
@@ -174,6 +189,11 @@ struct NetworkPolicySettings {
 
 struct DetectorSettings {
   NetworkPolicySettings network;
+  RoleSettings roles;
+  /// One activity, one alert: an alert of a rule that another rule's alert on the same
+  /// (client, domain) explains is held this long (packet time) so that it can be attached to
+  /// it as context (0: never held; folding into an earlier alert still happens).
+  Timestamp precedence_hold = 30 * kNanosPerSecond;
   Allowlist allow;                          ///< honoured by every rule
   Timestamp suppression = 30 * kMinute;     ///< one alert per (rule, key) per period, then a summary
   std::uint64_t samples = 5;                ///< sample names per alert

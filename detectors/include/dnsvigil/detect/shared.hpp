@@ -18,6 +18,11 @@
 
 namespace dnsvigil::detect {
 
+/// The servers used by at least `min_clients` clients and `share` of the clients of the most
+/// used one (`used`: server and client estimate), most used first: a site's de-facto resolvers.
+[[nodiscard]] std::vector<std::pair<sensor::IpAddr, double>> select_defacto(
+    std::vector<std::pair<sensor::IpAddr, double>> used, std::uint64_t min_clients, double share);
+
 class SharedView {
  public:
   using ClientSketch = Hll<5>;   // clients answered by a server
@@ -25,16 +30,19 @@ class SharedView {
 
   struct ServerDelta {
     sensor::IpAddr server;
-    ClientSketch clients;
+    ClientSketch clients;         // internal clients it answered
+    ClientSketch users;           // internal clients that sent it recursive queries
     std::uint32_t iterative = 0;  // RD=0 queries to outside servers since the last sync
   };
 
   /// Merges the servers a worker observed and returns every server learned as a resolver
   /// (answering >= `min_clients` internal clients, or resolving iteratively), sorted.
   /// `learned` is the caller's copy from its last call (or empty): it is only replaced when the
-  /// set has grown since, as the set never shrinks.
+  /// set has grown since, as the set never shrinks. `defacto` receives the servers used by at
+  /// least `min_clients` internal clients and `share` of the most used server's, most used first.
   void sync_servers(const std::vector<ServerDelta>& deltas, std::uint64_t min_clients,
-                    std::vector<sensor::IpAddr>& learned);
+                    std::vector<sensor::IpAddr>& learned, double share,
+                    std::vector<std::pair<sensor::IpAddr, double>>& defacto);
 
   /// Merges per-domain client sketches and returns the hashes of domains with >=
   /// `min_clients` clients, sorted; `popular` is the caller's last copy, as for sync_servers.
@@ -56,6 +64,7 @@ class SharedView {
  private:
   struct Server {
     ClientSketch clients;
+    ClientSketch users;
     std::uint64_t iterative = 0;
     bool learned = false;
   };

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "dnsvigil/dnsparse/wire.hpp"
@@ -44,6 +45,8 @@ struct IpAddr {
   }
   /// Appends the address as text (dotted quad or RFC 5952).
   void write(dnsparse::TextWriter& out) const noexcept;
+  /// The same as a string.
+  [[nodiscard]] std::string text() const;
 
   friend bool operator==(const IpAddr&, const IpAddr&) = default;
   friend auto operator<=>(const IpAddr&, const IpAddr&) = default;

@@ -11,6 +11,7 @@
 
 #include "dnsvigil/dnsparse/message.hpp"
 #include "dnsvigil/dnsparse/name.hpp"
+#include "dnsvigil/sensor/services.hpp"
 
 namespace dnsvigil::sensor {
 
@@ -62,6 +63,9 @@ class DomainSplitter {
   /// of its last k labels (k = 1 .. tails.size(), fewer than all labels allowed).
   [[nodiscard]] DomainSplit split(std::string_view lower, const LabelStarts& labels, std::uint64_t hash,
                                   std::span<const std::uint64_t> tails) noexcept;
+  /// Whether `label` (lower case, one label) is a top-level domain of the list: names under
+  /// other last labels (`local`, `internal`, `lan`, `corp`) cannot be resolved in the public DNS.
+  [[nodiscard]] bool public_tld(std::string_view label) const noexcept;
   /// Whether the cache is keyed by rule suffixes (a text list was loaded) or by whole names.
   [[nodiscard]] bool keyed_by_suffix() const noexcept;
   /// Where the list came from, for the startup log.
@@ -77,14 +81,18 @@ class DomainSplitter {
 /// case, with its split. No trailing dot; the root is ".".
 class QueryName {
  public:
-  /// Fills from the first question of `m` (empty when the message has none).
-  void set(const dnsparse::Message& m, DomainSplitter* splitter) noexcept;
+  /// Fills from the first question of `m` (empty when the message has none), classifying the
+  /// name with `services` when given.
+  void set(const dnsparse::Message& m, DomainSplitter* splitter, const ServiceCatalogue* services = nullptr) noexcept;
   void clear() noexcept {
     len_ = 0;
     split_ = {};
     labels_ = 0;
     starts_.n = 0;
     suffixes_ = 0;
+    service_ = nullptr;
+    tld_ = -1;
+    expansion_ = -1;
   }
 
   [[nodiscard]] bool empty() const noexcept { return len_ == 0; }
@@ -114,6 +122,18 @@ class QueryName {
   [[nodiscard]] std::size_t suffix_count() const noexcept { return suffixes_; }
   static constexpr std::size_t kSuffixHashes = 16;
 
+  /// The service catalogue entry the name equals or falls under, or nullptr.
+  [[nodiscard]] const Service* service() const noexcept { return service_; }
+  /// Whether the last label is a top-level domain of the Public Suffix List (true when no
+  /// list was given). Names under `cluster.local`, `corp`, `lan` never leave the site's DNS.
+  [[nodiscard]] bool public_tld() const noexcept;
+  /// A search-list expansion: a name made of a fully qualified name and a search suffix, as a
+  /// stub resolver with a search list (`ndots`) tries it: `api.github.com.default.svc.cluster.local`
+  /// (`api.github.com` + `default.svc.cluster.local`), `www.example.org.corp.example.com`.
+  /// Returns the offset in lower() where the search suffix starts, 0 when the name is none: no
+  /// label before its public suffix (other than the first) is a top-level domain.
+  [[nodiscard]] std::uint16_t search_suffix() const noexcept;
+
  private:
   std::array<char, dnsparse::limits::kMaxNameText + 1> text_{};
   std::array<char, dnsparse::limits::kMaxNameText + 1> lower_{};
@@ -124,6 +144,10 @@ class QueryName {
   LabelStarts starts_;
   std::array<std::uint64_t, kSuffixHashes> suffix_hashes_{};
   std::size_t suffixes_ = 0;
+  const Service* service_ = nullptr;
+  const DomainSplitter* splitter_ = nullptr;
+  mutable std::int8_t tld_ = -1;         // public_tld(), computed on first use
+  mutable std::int32_t expansion_ = -1;  // search_suffix(), computed on first use
 };
 
 }  // namespace dnsvigil::sensor

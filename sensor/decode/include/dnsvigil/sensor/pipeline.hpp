@@ -27,6 +27,11 @@ struct PipelineOptions {
   TcpLimits tcp;
   TransactionLimits transactions;
   std::string psl_file;                      ///< empty: the system Public Suffix List
+  /// Service catalogue that classifies question names (null: none). The configuration loader
+  /// builds it from the built-in list and `names.service_files`; every worker shares it.
+  std::shared_ptr<const ServiceCatalogue> services = ServiceCatalogue::builtin();
+  bool builtin_services = true;              ///< YAML names.builtin_services
+  std::vector<std::string> service_files;    ///< YAML names.service_files (read into `services`)
   Timestamp tick = kNanosPerSecond;          ///< expiry and on_tick granularity (packet time)
 };
 
@@ -70,6 +75,7 @@ class Pipeline final : private TcpMessageSink {
   PortSet watch_;
   Timestamp tick_;
   DomainSplitter splitter_;
+  std::shared_ptr<const ServiceCatalogue> services_;
   Defragmenter defrag_;
   TcpReassembler tcp_;
   TransactionTable tx_;
