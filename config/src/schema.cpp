@@ -128,7 +128,9 @@ const Key kKeys[] = {
         "make a mail server.",
         1, 1000),
     KEY("roles.mail_checks", uint, detectors.roles.mail_checks,
-        "Distinct blocklist or outside-address PTR lookups that, with mail_domains, make a mail server.", 1, 1000),
+        "Distinct blocklist or outside-address PTR lookups, or sender-policy names asked again 10 s or more later "
+        "(the domains a server keeps receiving mail from), that with mail_domains make a mail server.",
+        1, 1000),
     KEY("roles.monitoring_ptr", uint, detectors.roles.monitoring_ptr,
         "Distinct PTR names in 10 minutes that make a monitoring host.", 8, 100000),
     KEY("roles.container_bases", uint, detectors.roles.container_bases,

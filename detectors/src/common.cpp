@@ -65,7 +65,7 @@ bool wordlike_label(std::string_view l) noexcept {
     hex = hex && (d || (c >= 'a' && c <= 'f'));
   }
   // Short numbers are list entries too ("1", "01", "2024"); longer digit runs are not words.
-  if (letters == 0) return digits <= 4;
+  if (letters == 0) return digits != 0 && digits <= 4;
   if (digits * 2 > l.size()) return false;
   return !(hex && digits != 0 && l.size() >= 12);
 }

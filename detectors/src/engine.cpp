@@ -41,6 +41,11 @@ bool can_be_explained(const Alert& a) {
   return a.rule->name == kEnumeration || a.rule->name == kBeaconing || a.rule->name == kReconSweep;
 }
 
+// The roles whose job the alert describes: a mail server sweeps sender policies (recon_sweep).
+bool role_explains(const Alert& a, std::uint8_t roles) {
+  return (roles & kRoleMailServer) != 0 && a.rule->name == kReconSweep;
+}
+
 std::uint64_t domain_key(const Alert& a) {
   return a.registered_domain.empty() ? 0 : XXH3_64bits(a.registered_domain.data(), a.registered_domain.size());
 }
@@ -59,7 +64,10 @@ Engine::~Engine() = default;
 void Engine::on_event(const sensor::DnsEvent& ev) {
   if (ev.ts > now_) now_ = ev.ts;
   for (const auto& d : detectors_) d->prefetch(ev, true);
-  const NameTraits traits = name_traits(*ev.qname, policy_.name_allow());
+  NameTraits traits = name_traits(*ev.qname, policy_.name_allow());
+  // Lookups of a name a PTR answer just gave the client: forward confirmation (A/AAAA), the
+  // SPF check of a HELO name (TXT). The client did not choose the name.
+  if (!ev.is_response() && !ev.qname->empty()) traits.from_answer = policy_.from_ptr_answer(ev.src, ev.qname->hash(), ev.ts);
   policy_.observe(ev, traits);
   if (policy_.allow().allows(ev)) return;
   const std::uint8_t roles = policy_.roles(ev.client());
@@ -193,7 +201,15 @@ void Engine::anchor(Alert& a) {
 void Engine::release_held(Timestamp now, bool all) {
   for (auto it = held_.begin(); it != held_.end();) {
     if (all || it->release <= now) {
-      emit(it->alert);
+      // A role learned meanwhile may explain the alert: a client that started with a sweep of
+      // sender policies and turned out to be a mail server (its blocklist and PTR lookups, or
+      // the same policies asked again) was doing its job.
+      if (role_explains(it->alert, policy_.roles(it->alert.client))) {
+        folded_keys_[it->key] = true;
+        ++role_explained_;
+      } else {
+        emit(it->alert);
+      }
       it = held_.erase(it);
     } else {
       ++it;

@@ -9,6 +9,7 @@
 
 #include "dnsvigil/detect/sketch.hpp"
 #include "dnsvigil/detect/window.hpp"
+#include "dnsvigil/dnsparse/name.hpp"
 #include "dnsvigil/dnsparse/types.hpp"
 
 namespace dnsvigil::detect {
@@ -167,9 +168,9 @@ NameTraits name_traits(const sensor::QueryName& q, const DomainList& allow) noex
   // Blocklist-style lookups: a reversed IPv4 address (4 labels) or IPv6 address (32 nibbles)
   // in front of a zone that is not the reverse tree.
   const std::string_view domain = q.registered_domain();
-  if (!domain.ends_with("arpa") && lower[0] >= '0' && lower[0] <= '9')
-    t.reversed_ip = leading_labels(lower, ls, 4, octet_label);
-  if (!t.reversed_ip && !domain.ends_with("arpa") && ls.n > 32 && nibble_label(lower.substr(0, 1)) && lower[1] == '.')
+  const bool arpa = domain == "arpa" || domain.ends_with(".arpa");
+  if (!arpa && lower[0] >= '0' && lower[0] <= '9') t.reversed_ip = leading_labels(lower, ls, 4, octet_label);
+  if (!t.reversed_ip && !arpa && ls.n > 32 && nibble_label(lower.substr(0, 1)) && lower[1] == '.')
     t.reversed_ip = leading_labels(lower, ls, 32, nibble_label);
   t.expansion = q.search_suffix();
   return t;
@@ -205,7 +206,10 @@ struct Policy::RoleTable {
   static constexpr std::size_t kSet = 16;
   struct State {
     std::uint32_t mail_domains[kSet];  // fingerprints of domains with sender-policy lookups
-    std::uint32_t mail_checks[kSet];   // ... of blocklist / outside-PTR lookups
+    std::uint32_t mail_checks[kSet];   // ... of blocklist / outside-PTR lookups, and policy names asked again
+    // Domains with sender-policy lookups, direct-mapped: 16 fingerprint bits and the second
+    // (of packet time, modulo 2^16) the domain was first asked in this slot.
+    std::uint16_t policy_fp[64], policy_seen[64];
     std::uint8_t n_domains, n_checks;
     std::uint64_t ptr_bits[4];         // 256-bit linear counter of PTR names in the current period
     std::uint32_t ptr_period;
@@ -258,6 +262,17 @@ struct Policy::Popularity {
   std::vector<std::uint64_t> shared_popular;  // sorted, from the last sync
 };
 
+// Names PTR answers gave to clients, direct-mapped by (client, name): key and packet second.
+struct Policy::PtrTargets {
+  static constexpr std::size_t kSlots = 8192;
+  static constexpr Timestamp kKeep = 120 * kNanosPerSecond;
+  std::vector<std::uint64_t> key = std::vector<std::uint64_t>(kSlots);
+  std::vector<Timestamp> when = std::vector<Timestamp>(kSlots);
+  static std::uint64_t of(const IpAddr& client, std::uint64_t name_hash) noexcept {
+    return XXH3_64bits_withSeed(client.bytes.data(), client.bytes.size(), name_hash) | 1u;
+  }
+};
+
 Policy::Policy(const DetectorSettings& s)
     : internal_(s.network.internal),
       resolvers_(s.network.resolvers),
@@ -281,7 +296,8 @@ Policy::Policy(const DetectorSettings& s)
       popular_clients_(s.beaconing.popular_clients),
       learned_(std::make_unique<Learned>()),
       role_table_(std::make_unique<RoleTable>()),
-      popularity_(std::make_unique<Popularity>(s.beaconing.max_keys)) {}
+      popularity_(std::make_unique<Popularity>(s.beaconing.max_keys)),
+      ptr_targets_(std::make_unique<PtrTargets>()) {}
 
 Policy::~Policy() = default;
 
@@ -373,6 +389,29 @@ std::vector<std::pair<IpAddr, std::uint8_t>> Policy::learned_clients(std::size_t
   return out;
 }
 
+void Policy::remember_ptr_targets(const sensor::DnsEvent& ev) noexcept {
+  const dnsparse::Message& m = *ev.msg;
+  char text[dnsparse::limits::kMaxNameText + 1];
+  for (const auto& r : m.records(dnsparse::Section::answer)) {
+    if (r.type != dnsparse::rrtype::PTR) continue;
+    const auto n = dnsparse::name_to_text(m.wire(), r.rdata, std::span<char>(text, sizeof text));
+    if (!n.ok()) continue;
+    // The same form as QueryName::lower() and its hash.
+    for (std::size_t i = 0; i < n.value; ++i)
+      if (text[i] >= 'A' && text[i] <= 'Z') text[i] = static_cast<char>(text[i] | 0x20);
+    const std::uint64_t k = PtrTargets::of(ev.dst, XXH3_64bits(text, n.value));
+    const std::size_t slot = k & (PtrTargets::kSlots - 1);
+    ptr_targets_->key[slot] = k;
+    ptr_targets_->when[slot] = ev.ts;
+  }
+}
+
+bool Policy::from_ptr_answer(const IpAddr& client, std::uint64_t name_hash, Timestamp now) const noexcept {
+  const std::uint64_t k = PtrTargets::of(client, name_hash);
+  const std::size_t slot = k & (PtrTargets::kSlots - 1);
+  return ptr_targets_->key[slot] == k && now - ptr_targets_->when[slot] <= PtrTargets::kKeep;
+}
+
 bool Policy::popular(std::uint64_t domain_hash) const noexcept {
   if (const auto* d = popularity_->table.find({domain_hash}); d != nullptr && d->value.popular) return true;
   const auto& sp = popularity_->shared_popular;
@@ -401,7 +440,22 @@ void Policy::learn_roles(const sensor::DnsEvent& ev, const NameTraits& t) noexce
   (void)inserted;
   RoleTable::State& st = e->value;
   const auto fp = [](std::uint64_t h) { return static_cast<std::uint32_t>(h ^ (h >> 32)) | 1u; };
-  if (sender_policy) RoleTable::add(st.mail_domains, st.n_domains, fp(q.domain_hash()));
+  if (sender_policy) {
+    RoleTable::add(st.mail_domains, st.n_domains, fp(q.domain_hash()));
+    // A mail server asks again for the policies of the domains it keeps receiving mail from,
+    // a while later (not as a retry, nor as the MX-TXT-DMARC lookups of one message); a
+    // sweep asks about each domain once.
+    const std::uint64_t dh = q.domain_hash();
+    const std::size_t slot = dh & 63;
+    const auto f = static_cast<std::uint16_t>((dh >> 48) | 1u);
+    const auto now_s = static_cast<std::uint16_t>(ev.ts / kNanosPerSecond);
+    if (st.policy_fp[slot] != f) {
+      st.policy_fp[slot] = f;
+      st.policy_seen[slot] = now_s;
+    } else if (static_cast<std::uint16_t>(now_s - st.policy_seen[slot]) >= 10) {
+      RoleTable::add(st.mail_checks, st.n_checks, fp(dh));
+    }
+  }
   if (check) RoleTable::add(st.mail_checks, st.n_checks, fp(q.hash()));
   if (st.n_domains >= roles_.mail_domains && st.n_checks >= roles_.mail_checks) role_table_->learned(st, kRoleMailServer);
   if (ptr) {
@@ -446,6 +500,8 @@ void Policy::learn_roles(const sensor::DnsEvent& ev, const NameTraits& t) noexce
 
 void Policy::observe(const sensor::DnsEvent& ev, const NameTraits& t) noexcept {
   const bool query = !ev.is_response();
+  if (!query && ev.msg->question().type == dnsparse::rrtype::PTR && ev.msg->header().ancount != 0)
+    remember_ptr_targets(ev);
   if (query && !ev.qname->empty()) {
     // Popularity of registered domains among clients (reverse and service names are not
     // counted: they say nothing about a domain's users).

@@ -12,7 +12,7 @@ std::vector<std::pair<sensor::IpAddr, double>> select_defacto(std::vector<std::p
   if (used.empty() || used.front().second + 0.5 < static_cast<double>(min_clients)) return {};
   const double floor = std::max(static_cast<double>(min_clients) - 0.5, share * used.front().second);
   std::size_t n = 0;
-  while (n < used.size() && used[n].second >= floor) ++n;
+  while (n < used.size() && used[n].second + 1e-9 >= floor) ++n;
   used.resize(n);
   return used;
 }

@@ -6,6 +6,13 @@ network policy (tests/detect/lab.yaml) and checks the alerts.
   pos-*.pcap        at least one alert of <rule>
   neg-*.pcap        no alert of <rule>
   benign/*.pcap     no alert at all
+  precision/*.pcap  no alert at all, replayed with the sanctioned resolvers configured but no client
+                    role (tests/detect/precision.yaml) and with nothing but the internal networks
+                    (tests/detect/zero-config.yaml): roles must be learned, not configured
+  zero_config/*     replayed with tests/detect/zero-config.yaml only: pos-* must raise a
+                    rogue_resolver deviation, neg-* nothing at all
+No attack capture may raise two rules for one activity (the same client and registered domain)
+where one rule explains the other (PRECEDENCE below, docs/detectors.md "One activity, one alert").
 Captures listed in EXTRA below have further checks (severity, outcome, evidence).
 Rules in QUIET_ELSEWHERE must not alert on the captures of other folders; captures in
 ROLE_SILENCES must be silent for their rule under another policy file.
@@ -280,6 +287,41 @@ def check_intel(binary, root, capture, rule):
     return failures
 
 
+PRECISION_CONFIGS = ("tests/detect/precision.yaml", "tests/detect/zero-config.yaml")
+ZERO_CONFIG = "tests/detect/zero-config.yaml"
+# rule -> the rules whose alerts on the same (client, registered domain) it explains.
+PRECEDENCE = {"tunneling": {"enumeration", "beaconing", "recon_sweep"}}
+
+
+def one_activity_two_rules(alerts):
+    """Pairs of alerts where one rule explains the other on the same client and domain."""
+    found = []
+    for hi in alerts:
+        for lo in alerts:
+            if lo["rule"]["name"] not in PRECEDENCE.get(hi["rule"]["name"], ()):
+                continue
+            if (hi.get("source", {}).get("ip") == lo.get("source", {}).get("ip")
+                    and hi.get("dns", {}).get("question", {}).get("registered_domain")
+                    == lo.get("dns", {}).get("question", {}).get("registered_domain")):
+                found.append(f"{hi['rule']['name']} and {lo['rule']['name']} for {hi.get('source', {}).get('ip')} / "
+                             f"{hi.get('dns', {}).get('question', {}).get('registered_domain')}")
+    return sorted(set(found))
+
+
+def check_quiet(binary, root, capture, configs):
+    """Benign infrastructure: no alert under any of `configs`, and the same with 3 workers."""
+    failures = []
+    for cfg in configs:
+        alerts = run(binary, root, capture, cfg)
+        for a in alerts:
+            print(f"  {'(' + os.path.basename(cfg) + ')':20} {a['rule']['name']:15} {a['message']}")
+        if alerts:
+            failures.append(f"with {cfg}: {len(alerts)} alerts: {sorted({a['rule']['name'] for a in alerts})}")
+        if alert_keys(run(binary, root, capture, cfg, extra_args=["-j", "3"])) != alert_keys(alerts):
+            failures.append(f"with {cfg}, -j 3 gave a different alert set")
+    return failures
+
+
 def main():
     if len(sys.argv) != 4:
         print(__doc__)
@@ -290,6 +332,29 @@ def main():
         return 77
     parts = capture.split("/")
     rule, name = parts[-2], parts[-1]
+    if rule == "precision":
+        failures = check_quiet(binary, root, capture, PRECISION_CONFIGS)
+        for f in failures:
+            print("FAIL: " + f)
+        if not failures:
+            print(f"PASS: {capture} (no alert with {', '.join(PRECISION_CONFIGS)})")
+        return 1 if failures else 0
+    if rule == "zero_config":
+        alerts = run(binary, root, capture, ZERO_CONFIG)
+        for a in alerts:
+            print(f"  {a['rule']['name']:15} {a['dnsvigil']['severity']:7} {a['message']}")
+        failures = []
+        if name.startswith("pos-") and not first(alerts, "rogue_resolver", lambda a: ev(a, "trigger") == "deviation"):
+            failures.append("expected a rogue_resolver deviation")
+        if name.startswith("neg-") and alerts:
+            failures.append(f"expected no alert, got {sorted({a['rule']['name'] for a in alerts})}")
+        if alert_keys(run(binary, root, capture, ZERO_CONFIG, extra_args=["-j", "3"])) != alert_keys(alerts):
+            failures.append("-j 3 gave a different alert set")
+        for f in failures:
+            print("FAIL: " + f)
+        if not failures:
+            print(f"PASS: {capture} ({len(alerts)} alerts)")
+        return 1 if failures else 0
     alerts = run(binary, root, capture)
     rules = sorted({a["rule"]["name"] for a in alerts})
     failures = []
@@ -299,6 +364,8 @@ def main():
     elif name.startswith("pos-"):
         if not first(alerts, rule):
             failures.append(f"expected a {rule} alert, got {rules or 'none'}")
+        for pair in one_activity_two_rules(alerts):
+            failures.append(f"one activity, two alerts: {pair}")
     elif name.startswith("neg-"):
         if first(alerts, rule):
             a = first(alerts, rule)

@@ -151,7 +151,10 @@ class Tunneling final : public Detector {
     // Information octets count long subdomains only: payload encoders fill long labels,
     // while brute-force enumeration tries short dictionary words (it is enumeration's job).
     const bool long_label = f.longest_label >= s_.min_encoded_label && !f.words_only;
-    if (s_.seed_rule) seed_rule(ev, f, qtype, ctx);
+    // The seed rule sums a client's long names over a day: for a resolver that is every user's
+    // long names (each CDN and cloud name they resolve); its users' own queries are judged
+    // where the sensor sees them, and the per-domain triggers below still judge the resolver.
+    if (s_.seed_rule && !ctx.client_resolver) seed_rule(ev, f, qtype, ctx);
     if (f.subdomain_length == 0) return;
 
     const std::string_view domain = q.registered_domain();

@@ -285,8 +285,13 @@ std::uint16_t QueryName::search_suffix() const noexcept {
   for (std::size_t i = 0; i < starts_.n; ++i)
     if (starts_.start[i] == split_.suffix) suffix_label = i;
   if (suffix_label == starts_.n) suffix_label = starts_.n - 1;
-  // The rightmost label before it, not the first, that is a TLD ends the embedded name.
-  for (std::size_t i = suffix_label; i-- > 1;) {
+  // Under a public TLD the label before the suffix is the registered domain's own (`bbc` of
+  // www.bbc.co.uk, itself a TLD): the embedded name ends further left. Under an unknown TLD
+  // (`api.github.com.lan`) that label may be the embedded name's TLD.
+  std::size_t from = suffix_label;
+  if (public_tld() && from > 0) --from;
+  // The rightmost label from there, not the first, that is a TLD ends the embedded name.
+  for (std::size_t i = from; i-- > 1;) {
     const std::uint16_t b = starts_.start[i], e = starts_.start[i + 1];
     if (splitter_->public_tld(lower().substr(b, e - b - 1u))) {
       expansion_ = e;

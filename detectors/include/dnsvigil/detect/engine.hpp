@@ -37,6 +37,8 @@ class Engine final : public sensor::EventSink, private Raiser {
   [[nodiscard]] std::uint64_t suppressed() const noexcept { return suppressed_; }
   /// Alerts folded into another rule's alert about the same activity (precedence).
   [[nodiscard]] std::uint64_t folded() const noexcept { return folded_; }
+  /// Held alerts dropped because the client turned out to hold a role that explains them.
+  [[nodiscard]] std::uint64_t role_explained() const noexcept { return role_explained_; }
   [[nodiscard]] std::size_t rule_count() const noexcept { return detectors_.size(); }
 
  private:
@@ -85,7 +87,7 @@ class Engine final : public sensor::EventSink, private Raiser {
   std::vector<Held> held_;
   std::unordered_map<std::uint64_t, bool> folded_keys_;  // suppression keys whose first alert was folded
   Timestamp now_ = 0;
-  std::uint64_t alerts_ = 0, suppressed_ = 0, folded_ = 0;
+  std::uint64_t alerts_ = 0, suppressed_ = 0, folded_ = 0, role_explained_ = 0;
   SharedView* shared_ = nullptr;
 };
 

@@ -136,8 +136,10 @@ struct NameTraits {
   bool acme = false;           ///< _acme-challenge.<name> (ACME DNS-01 validation)
   bool public_tld = true;      ///< the last label is a top-level domain of the Public Suffix List
   std::uint16_t expansion = 0; ///< search-list expansion: where the search suffix starts (QueryName::search_suffix)
-  /// Catalogued, allowlisted or a blocklist-style lookup: counts for no name-keyed rule.
-  [[nodiscard]] bool benign() const noexcept { return service != nullptr || allowlisted || reversed_ip; }
+  bool from_answer = false;    ///< a lookup of a name a PTR answer just gave this client (forward confirmation, HELO SPF)
+  /// Catalogued, allowlisted, a blocklist-style lookup or a forward confirmation: counts for no
+  /// name-keyed rule.
+  [[nodiscard]] bool benign() const noexcept { return service != nullptr || allowlisted || reversed_ip || from_answer; }
 };
 
 /// A name of a standard DNS service: DKIM selectors (`*._domainkey.*`), `_dmarc.`, `_mta-sts.`,
@@ -179,6 +181,10 @@ class Policy {
   void observe(const sensor::DnsEvent& ev, const NameTraits& t) noexcept;
   /// The same, working out the name's traits.
   void observe(const sensor::DnsEvent& ev) noexcept { observe(ev, name_traits(*ev.qname, name_allow_)); }
+  /// Whether a PTR answer gave `client` the name with this hash in the last two minutes: its
+  /// address lookup is a forward confirmation (mail servers, SSH and web servers), a name the
+  /// client did not choose.
+  [[nodiscard]] bool from_ptr_answer(const IpAddr& client, std::uint64_t name_hash, Timestamp now) const noexcept;
   /// A registered domain looked up by `popular_clients` distinct clients or more.
   [[nodiscard]] bool popular(std::uint64_t domain_hash) const noexcept;
   /// Without network.resolvers: whether enough internal clients have been seen to know the
@@ -212,7 +218,9 @@ class Policy {
   struct Learned;
   struct RoleTable;
   struct Popularity;
+  struct PtrTargets;
   void learn_roles(const sensor::DnsEvent& ev, const NameTraits& t) noexcept;
+  void remember_ptr_targets(const sensor::DnsEvent& ev) noexcept;
   Prefixes internal_, resolvers_, secondaries_, mail_, scanners_, monitoring_, containers_;
   DomainList zones_;
   DomainList name_allow_;
@@ -225,6 +233,7 @@ class Policy {
   std::unique_ptr<Learned> learned_;
   std::unique_ptr<RoleTable> role_table_;
   std::unique_ptr<Popularity> popularity_;
+  std::unique_ptr<PtrTargets> ptr_targets_;
   std::vector<IpAddr> shared_learned_;  // sorted, from the last sync
   std::vector<std::pair<IpAddr, double>> defacto_;  // most used first (refresh / sync)
   bool shared_mode_ = false;

@@ -170,7 +170,7 @@ struct RoleSettings {
   std::vector<sensor::Prefix> monitoring;     ///< hosts that sweep PTR names (SIEM, scanners of your own nets)
   std::vector<sensor::Prefix> container_nodes;  ///< hosts whose stub resolver expands search lists (ndots)
   std::uint64_t mail_domains = 5;             ///< distinct domains with sender-policy lookups (MX, SPF, DMARC, DKIM) ...
-  std::uint64_t mail_checks = 3;              ///< ... and distinct blocklist or outside-PTR lookups: a mail server
+  std::uint64_t mail_checks = 3;              ///< ... and blocklist or outside-PTR lookups, or policy names asked again: a mail server
   std::uint64_t monitoring_ptr = 64;          ///< distinct PTR names in 10 min: a monitoring host
   std::uint64_t container_bases = 3;          ///< names tried with two or more search suffixes: a container node
 };
