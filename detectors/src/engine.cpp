@@ -63,6 +63,7 @@ Engine::~Engine() = default;
 
 void Engine::on_event(const sensor::DnsEvent& ev) {
   if (ev.ts > now_) now_ = ev.ts;
+  policy_.prefetch(ev, true);
   for (const auto& d : detectors_) d->prefetch(ev, true);
   NameTraits traits = name_traits(*ev.qname, policy_.name_allow());
   // Lookups of a name a PTR answer just gave the client: forward confirmation (A/AAAA), the
@@ -70,12 +71,12 @@ void Engine::on_event(const sensor::DnsEvent& ev) {
   if (!ev.is_response() && !ev.qname->empty()) traits.from_answer = policy_.from_ptr_answer(ev.src, ev.qname->hash(), ev.ts);
   policy_.observe(ev, traits);
   if (policy_.allow().allows(ev)) return;
-  const std::uint8_t roles = policy_.roles(ev.client());
-  Context ctx{policy_, *this, ev.ts, settings_.samples, (roles & kRoleResolver) != 0, &traits, roles};
+  Context ctx{policy_, *this, ev.ts, settings_.samples, policy_.resolver(ev.client()), &traits, &ev.client()};
   for (auto& d : detectors_) d->on_event(ev, ctx);
 }
 
 void Engine::prefetch(const sensor::DnsEvent& ev) noexcept {
+  policy_.prefetch(ev, false);
   for (const auto& d : detectors_) d->prefetch(ev, false);
 }
 

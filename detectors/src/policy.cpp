@@ -118,6 +118,7 @@ int hex_value(char c) noexcept { return c <= '9' ? c - '0' : c - 'a' + 10; }
 }  // namespace
 
 bool standard_service_name(std::string_view lower) noexcept {
+  if (lower.find('_') == std::string_view::npos) return false;
   if (lower.find("._domainkey.") != std::string_view::npos) return true;  // DKIM selector
   if (lower.empty() || lower[0] != '_') return false;
   for (const std::string_view p : {"_dmarc.", "_mta-sts.", "_smtp._tls.", "_acme-challenge.", "_spf.", "_domainkey.",
@@ -403,6 +404,16 @@ void Policy::remember_ptr_targets(const sensor::DnsEvent& ev) noexcept {
     const std::size_t slot = k & (PtrTargets::kSlots - 1);
     ptr_targets_->key[slot] = k;
     ptr_targets_->when[slot] = ev.ts;
+  }
+}
+
+void Policy::prefetch(const sensor::DnsEvent& ev, bool slots) const noexcept {
+  if (ev.is_response() || ev.qname->empty()) return;
+  popularity_->table.prefetch({ev.qname->domain_hash()}, slots);
+  if (!slots) {
+    const std::size_t slot = PtrTargets::of(ev.src, ev.qname->hash()) & (PtrTargets::kSlots - 1);
+    __builtin_prefetch(&ptr_targets_->key[slot]);
+    __builtin_prefetch(&ptr_targets_->when[slot]);
   }
 }
 

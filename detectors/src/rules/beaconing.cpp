@@ -184,7 +184,7 @@ class Beaconing final : public Detector {
     // A mail server's policy and reverse lookups repeat with the mail it receives.
     const std::uint16_t qtype = ev.msg->question().type;
     using namespace dnsparse::rrtype;
-    if ((ctx.roles & kRoleMailServer) != 0 && (qtype == MX || qtype == TXT || qtype == SPF || qtype == PTR)) return;
+    if ((qtype == MX || qtype == TXT || qtype == SPF || qtype == PTR) && (ctx.roles() & kRoleMailServer) != 0) return;
     const std::uint64_t dh = ev.qname->domain_hash();
     if (ctx.policy.popular(dh)) return;
     const std::string_view domain = ev.qname->registered_domain();

@@ -108,17 +108,17 @@ class ReconSweep final : public Detector {
   void on_event(const sensor::DnsEvent& ev, Context& ctx) override {
     if (ev.is_response() || ev.qname->empty() || allow_.allows(ev)) return;
     const IpAddr& client = ev.src;
-    // Mail servers look up MX/TXT/_dmarc/DKIM for every sender; resolvers forward their
-    // clients' lookups; authorised scanners are expected to sweep.
-    // (Mail servers configured or learned from their blocklist and sender-policy lookups.)
-    if ((ctx.roles & (kRoleMailServer | kRoleScanner | kRoleResolver)) != 0) return;
-    // Catalogued services and allowlisted domains are nobody's target; ACME clients poll their
-    // own _acme-challenge TXT (and look up its zone's SOA and NS) until the CA sees it.
-    if (ctx.name->benign() || ctx.name->acme) return;
     const std::string_view lower = ev.qname->lower();
     const int tb = qtype_bit(ev.msg->question().type);
     const int nb = name_bit(lower);
     if (tb < 0 && nb < 0) return;
+    // Catalogued services and allowlisted domains are nobody's target; ACME clients poll their
+    // own _acme-challenge TXT (and look up its zone's SOA and NS) until the CA sees it.
+    if (ctx.name->benign() || ctx.name->acme) return;
+    // Mail servers look up MX/TXT/_dmarc/DKIM for every sender; resolvers forward their
+    // clients' lookups; authorised scanners are expected to sweep.
+    // (Mail servers configured or learned from their blocklist and sender-policy lookups.)
+    if (ctx.client_resolver || (ctx.roles() & (kRoleMailServer | kRoleScanner)) != 0) return;
     const std::uint32_t p = period_of(ev.ts, kBucket);
     const std::string_view domain = ev.qname->registered_domain();
 

@@ -34,14 +34,27 @@ struct Context {
   std::size_t samples = 5;  ///< sample names to attach
   bool client_resolver = false;  ///< the event's client is a (configured or learned) resolver
   const NameTraits* name = &kNoName;  ///< the event's question name (DNS events)
-  std::uint8_t roles = 0;   ///< the event's client's roles (RoleBit), configured or learned
+  const IpAddr* client = nullptr;     ///< the event's client (DNS events)
 
-  /// The question name counts for no rule keyed on names (enumeration, recon_sweep, tunneling,
-  /// beaconing): a catalogued service, an allowlisted domain, a blocklist-style lookup, or a
-  /// search-list expansion by a container node.
-  [[nodiscard]] bool not_evidence() const noexcept {
-    return name->benign() || (name->expansion != 0 && (roles & kRoleContainerNode) != 0);
+  /// The client's roles (RoleBit), configured or learned; looked up on first use, as most
+  /// events never need them.
+  [[nodiscard]] std::uint8_t roles() const noexcept {
+    if (!roles_known) {
+      roles_cache = client != nullptr ? policy.roles(*client) : std::uint8_t{0};
+      roles_known = true;
+    }
+    return roles_cache;
   }
+  /// The question name counts for no rule keyed on names (enumeration, recon_sweep, tunneling,
+  /// beaconing): a catalogued service, an allowlisted domain, a blocklist-style lookup, a
+  /// forward confirmation, or a search-list expansion by a container node.
+  [[nodiscard]] bool not_evidence() const noexcept {
+    return name->benign() || (name->expansion != 0 && (roles() & kRoleContainerNode) != 0);
+  }
+
+  // roles() cache (left to their defaults when a Context is made).
+  mutable std::uint8_t roles_cache = 0;
+  mutable bool roles_known = false;
 };
 
 /// State sizes and counters of a rule (exported as metrics).

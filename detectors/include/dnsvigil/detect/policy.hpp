@@ -179,6 +179,9 @@ class Policy {
   /// resolving iteratively), the servers internal clients use (zero-configuration resolver
   /// policy), client roles, and popular domains.
   void observe(const sensor::DnsEvent& ev, const NameTraits& t) noexcept;
+  /// Starts loading the table lines observe() and from_ptr_answer() will touch for `ev` (two
+  /// rounds, as Detector::prefetch).
+  void prefetch(const sensor::DnsEvent& ev, bool slots) const noexcept;
   /// The same, working out the name's traits.
   void observe(const sensor::DnsEvent& ev) noexcept { observe(ev, name_traits(*ev.qname, name_allow_)); }
   /// Whether a PTR answer gave `client` the name with this hash in the last two minutes: its
