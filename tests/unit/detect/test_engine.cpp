@@ -39,13 +39,15 @@ struct Msg {
   std::string name = "example.com";
   std::uint16_t qtype = rrtype::A;
   bool response = false;
+  bool rd = false;  // recursion desired (stub resolvers set it; RD=0 queries teach the policy "resolver")
   std::uint16_t rcode = 0;
   sensor::Transport transport = sensor::Transport::udp;
 };
 
 std::unique_ptr<Event> make(const Msg& m) {
   Wire w;
-  const auto flags = static_cast<std::uint16_t>(m.response ? 0x8000 | 0x0400 | m.rcode : 0x0000);  // QR AA rcode
+  const auto flags = static_cast<std::uint16_t>((m.response ? 0x8000 | 0x0400 | m.rcode : 0x0000) |
+                                                (m.rd ? 0x0100 : 0));  // QR AA RD rcode
   w.header(m.id, flags, 1, 0, 0, 0);
   w.name(m.name).qtc(m.qtype);
   auto e = parsed(w);
@@ -451,6 +453,7 @@ TEST_CASE("engine: the same input twice gives identical alerts", "[engine][deter
     Msg q;
     q.client = "10.5.0.7";
     q.server = "198.51.100.53";
+    q.rd = true;
     q.id = static_cast<std::uint16_t>(1000 + i);
     q.name = "guess" + std::to_string(i * 7919 % 1000) + ".victim.example";
     add(q);
@@ -463,6 +466,7 @@ TEST_CASE("engine: the same input twice gives identical alerts", "[engine][deter
     Msg q;
     q.client = "10.5.0.8";
     q.server = "198.51.100.53";
+    q.rd = true;
     q.id = static_cast<std::uint16_t>(3000 + i);
     std::string label;
     for (int k = 0; k < 52; ++k) label += b32[(i * 131 + k * 17 + k * k) % 32];
