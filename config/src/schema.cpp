@@ -132,7 +132,7 @@ const Key kKeys[] = {
         "(the domains a server keeps receiving mail from), that with mail_domains make a mail server.",
         1, 1000),
     KEY("roles.monitoring_ptr", uint, detectors.roles.monitoring_ptr,
-        "Distinct PTR names in 10 minutes that make a monitoring host.", 8, 100000),
+        "Distinct PTR names in 10 minutes that make a monitoring host.", 8, 64),
     KEY("roles.container_bases", uint, detectors.roles.container_bases,
         "Names tried with two or more search suffixes that make a container node.", 1, 8),
     // detectors, shared

@@ -184,8 +184,8 @@ struct Policy::Learned {
     IpAddr server;
   };
   struct State {
-    Hll<5> clients;  // 32 registers: enough to tell 1 from 3 from 10
-    Hll<5> users;    // internal clients sending it recursive queries
+    SharedView::ClientSketch clients;  // internal clients it answered
+    SharedView::ClientSketch users;    // internal clients sending it recursive queries
     std::uint32_t iterative;  // RD=0 queries to outside servers
     std::uint32_t iterative_synced;
     bool resolver;
@@ -212,8 +212,9 @@ struct Policy::RoleTable {
     // (of packet time, modulo 2^16) the domain was first asked in this slot.
     std::uint16_t policy_fp[64], policy_seen[64];
     std::uint8_t n_domains, n_checks;
-    std::uint64_t ptr_bits[4];         // 256-bit linear counter of PTR names in the current period
+    std::uint32_t ptr_names[64];       // distinct PTR names in the current period (exact, up to 64)
     std::uint32_t ptr_period;
+    std::uint8_t n_ptr;
     std::uint32_t bases[8], suffixes[8];  // recent search expansions: base and suffix fingerprints
     std::uint8_t multi[8];                // the base was tried with two or more suffixes
     std::uint8_t n_bases, next_base, n_multi;
@@ -473,16 +474,12 @@ void Policy::learn_roles(const sensor::DnsEvent& ev, const NameTraits& t) noexce
     const std::uint32_t p = period_of(ev.ts, 10 * kMinute);
     if (st.ptr_period != p) {
       st.ptr_period = p;
-      std::memset(st.ptr_bits, 0, sizeof st.ptr_bits);
+      st.n_ptr = 0;
     }
-    const std::uint64_t bit = q.hash() & 255;
-    st.ptr_bits[bit / 64] |= std::uint64_t{1} << (bit % 64);
-    std::size_t ones = 0;
-    for (const std::uint64_t w : st.ptr_bits) ones += static_cast<std::size_t>(std::popcount(w));
-    // Linear counting over 256 bits: n = -m ln(zeros / m).
-    const double zeros = 256.0 - static_cast<double>(ones);
-    const double distinct = zeros > 0 ? -256.0 * std::log(zeros / 256.0) : 1e9;
-    if (distinct + 0.5 >= static_cast<double>(roles_.monitoring_ptr)) role_table_->learned(st, kRoleMonitoring);
+    const std::uint32_t f = fp(q.hash());
+    if (std::find(st.ptr_names, st.ptr_names + st.n_ptr, f) == st.ptr_names + st.n_ptr && st.n_ptr < 64)
+      st.ptr_names[st.n_ptr++] = f;
+    if (st.n_ptr >= roles_.monitoring_ptr) role_table_->learned(st, kRoleMonitoring);
   }
   if (t.expansion != 0) {
     // The same name tried with several search suffixes is a stub resolver's search list.

@@ -209,12 +209,10 @@ TEST_CASE("policy: a server answering many internal clients is learned as a reso
   CHECK(p.learned_resolvers() == 1);
 }
 
-// Limitation (detectors/src/policy.cpp:145, Policy::Learned uses Hll<5>): the distinct-client
-// count is a 32-register sketch, so two of the learn_min_clients (3) clients share a register
-// about 9 % of the time and the estimate (2.07) stays under the threshold. 10.0.1.1 and
-// 10.0.1.3 collide (both register 4): a server answering exactly these 3 is not learned.
+// The distinct-client count is a 256-register sketch (SharedView::ClientSketch): 10.0.1.1 and
+// 10.0.1.3, which shared a register of the earlier 32-register one, are told apart.
 TEST_CASE("policy: exactly learn_min_clients distinct internal clients are enough to learn a resolver",
-          "[allowlist][policy][!mayfail]") {
+          "[allowlist][policy]") {
   DetectorSettings s;
   Policy p(s);
   for (const char* c : {"10.0.1.1", "10.0.1.2", "10.0.1.3"}) p.observe(dns(true, c, "10.0.0.53", "example.com")->ev);

@@ -25,7 +25,9 @@ namespace dnsvigil::detect {
 
 class SharedView {
  public:
-  using ClientSketch = Hll<5>;   // clients answered by a server
+  // Clients of a server: exact up to 8 (learn_min_clients is 3: a 32-register sketch put 3
+  // clients in 2 registers 9 % of the time), then 64 registers.
+  using ClientSketch = SmallDistinct<6>;
   using DomainSketch = Hll<6>;   // clients of a domain
 
   struct ServerDelta {

@@ -2,6 +2,7 @@
 // and a count-min pre-filter that decides which keys earn full state.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
@@ -58,6 +59,54 @@ struct Hll {
     const double e = alpha * m * m / sum;
     if (e <= 2.5 * m && zeros != 0) return m * std::log(m / static_cast<double>(zeros));
     return e;
+  }
+};
+
+/// A distinct count that is exact while small and a HyperLogLog beyond: the first kExact
+/// items are kept as 32-bit fingerprints, so that thresholds of a few items (3 clients of a
+/// server) are decided exactly, not by whether two items happen to share a register. Mergeable
+/// and trivially copyable.
+template <unsigned P, std::size_t kExact = 8>
+struct SmallDistinct {
+  std::array<std::uint32_t, kExact> fp{};
+  std::uint8_t n = 0;
+  bool overflow = false;  // more than kExact items: the sketch has the count
+  Hll<P> hll;
+
+  /// Adds a hashed item; returns true when the count may have changed.
+  bool add(std::uint64_t h) noexcept {
+    const bool changed = hll.add(h);
+    if (overflow) return changed;
+    const auto f = static_cast<std::uint32_t>(h ^ (h >> 32));
+    for (std::uint8_t i = 0; i < n; ++i)
+      if (fp[i] == f) return changed;
+    if (n == kExact) {
+      overflow = true;
+      return true;
+    }
+    fp[n++] = f;
+    return true;
+  }
+  void merge(const SmallDistinct& o) noexcept {
+    hll.merge(o.hll);
+    if (overflow) return;
+    if (o.overflow) {
+      overflow = true;
+      return;
+    }
+    for (std::uint8_t i = 0; i < o.n && !overflow; ++i) {
+      bool known = false;
+      for (std::uint8_t j = 0; j < n; ++j) known = known || fp[j] == o.fp[i];
+      if (known) continue;
+      if (n == kExact) {
+        overflow = true;
+      } else {
+        fp[n++] = o.fp[i];
+      }
+    }
+  }
+  [[nodiscard]] double estimate() const noexcept {
+    return overflow ? std::max(hll.estimate(), static_cast<double>(kExact + 1)) : static_cast<double>(n);
   }
 };
 
