@@ -173,7 +173,8 @@ echo "built $(basename "$deb")"
 dpkg-deb -c "$deb" >"$tmp/contents"
 for f in ./usr/sbin/dnsvigil ./lib/systemd/system/dnsvigil.service ./etc/dnsvigil/dnsvigil.yaml \
          ./etc/logrotate.d/dnsvigil ./usr/share/man/man8/dnsvigil.8.gz ./usr/share/doc/dnsvigil/README.md \
-         ./usr/share/doc/dnsvigil/configuration.md ./usr/share/doc/dnsvigil/deployment.md; do
+         ./usr/share/doc/dnsvigil/configuration.md ./usr/share/doc/dnsvigil/deployment.md \
+         ./usr/share/dnsvigil/services.txt; do
   grep -q " $f$" "$tmp/contents" || fail "package lacks $f"
 done
 [[ $(dpkg-deb -f "$deb" Package) == dnsvigil ]] || fail "package name"
