@@ -1,6 +1,7 @@
 // Fuzz target: the whole packet path (decode, defragmentation, TCP reassembly, DNS parse,
-// transactions) on captured frames, and the ECS JSON of every event and unanswered query,
-// which must be valid JSON.
+// transactions) on captured frames, the ECS JSON of every event and unanswered query, which must
+// be valid JSON, and the detection engine with every rule on (small tables), whose alerts must
+// be valid JSON too: names, classes and roles of packet-made names are worked out on this path.
 //
 // Input: octet 0 picks the link type (low 7 bits, index into kLinkTypes). Bit 7 clear: the
 // rest is one frame. Bit 7 set: the rest is a sequence of records
@@ -13,6 +14,8 @@
 #include <string_view>
 
 #include "../unit/sensor/json_check.hpp"
+#include "dnsvigil/detect/engine.hpp"
+#include "dnsvigil/output/alert_json.hpp"
 #include "dnsvigil/output/event_json.hpp"
 #include "dnsvigil/output/json.hpp"
 #include "dnsvigil/sensor/pipeline.hpp"
@@ -46,6 +49,30 @@ void check_json(std::string_view line) {
   if (!test::json::parse(line).ok) __builtin_trap();
 }
 
+// Every rule with small tables, so that evictions happen within one input.
+detect::DetectorSettings detection() {
+  detect::DetectorSettings d;
+  for (auto* c : std::initializer_list<detect::CommonSettings*>{
+           &d.zone_transfer, &d.enumeration, &d.recon_sweep, &d.rogue_resolver, &d.tunneling, &d.beaconing,
+           &d.cache_snooping, &d.resolver_switch, &d.answer_change, &d.spoofed_response, &d.intel_match})
+    c->max_keys = 16;
+  d.enumeration.sketch_pool = d.tunneling.sketch_pool = d.recon_sweep.sketch_pool = 8;
+  d.suppression_keys = 16;
+  d.network.monitored_zones = {"example.com"};
+  return d;
+}
+
+class Alerts final : public detect::AlertSink {
+ public:
+  void emit(const detect::Alert& a) override {
+    output::write_alert_json(a, {"fuzz", "0"}, j_);
+    check_json(j_.line());
+  }
+
+ private:
+  output::Json j_;
+};
+
 class Sink final : public EventSink {
  public:
   void on_event(const DnsEvent& ev) override {
@@ -54,15 +81,22 @@ class Sink final : public EventSink {
     if (ev.duplicate && !ev.matched) __builtin_trap();
     output::write_event_json(ev, j_);
     check_json(j_.line());
+    engine_.on_event(ev);
   }
   void on_unanswered(const UnansweredQuery& q) override {
     if (q.name.size() > kMaxStoredName) __builtin_trap();
     output::write_unanswered_json(q, j_);
     check_json(j_.line());
+    engine_.on_unanswered(q);
   }
+  void on_flow(const FlowEvent& f) override { engine_.on_flow(f); }
+  void on_tick(Timestamp now) override { engine_.on_tick(now); }
+  void finish() { engine_.finish(); }
 
  private:
   output::Json j_;
+  Alerts alerts_;
+  detect::Engine engine_{detection(), alerts_};
 };
 
 }  // namespace
@@ -94,6 +128,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   pipeline.finish();
+  sink.finish();
   if (pipeline.fragments_pending() != 0 || pipeline.tcp_flows() != 0 || pipeline.transactions_pending() != 0)
     __builtin_trap();
   return 0;

@@ -36,7 +36,7 @@ struct FixedText {
   void set(std::string_view s) noexcept {
     len = static_cast<std::uint8_t>(std::min(s.size(), N));
     cut = s.size() > N;
-    std::memcpy(data, s.data(), len);
+    if (len != 0) std::memcpy(data, s.data(), len);  // an empty view may hold a null pointer
   }
   [[nodiscard]] std::string_view view() const noexcept { return {data, len}; }
   [[nodiscard]] std::string str() const { return std::string(view()) + (cut ? "..." : ""); }
