@@ -301,8 +301,11 @@ int main(int argc, char** argv) {
   cli_app.set_version_flag("--version", std::string("dnsvigil ") + DNSVIGIL_VERSION);
   CliOptions cli;
   cli_app.add_option("-c,--config", cli.config, "YAML configuration file (default: built-in defaults)");
-  cli_app.add_option("-i,--interface", cli.interfaces, "capture live on IFACE (repeatable)");
-  cli_app.add_option("-r,--read", cli.files, "read a pcap/pcapng FILE, '-' for stdin (repeatable, read in order)");
+  // One value per -i / -r (repeat the option for more), so that the words after it are the
+  // filter, as tcpdump takes them: dnsvigil -r capture.pcap 'udp port 53'.
+  cli_app.add_option("-i,--interface", cli.interfaces, "capture live on IFACE (repeatable)")->allow_extra_args(false);
+  cli_app.add_option("-r,--read", cli.files, "read a pcap/pcapng FILE, '-' for stdin (repeatable, read in order)")
+      ->allow_extra_args(false);
   cli_app.add_option("--dump-json", cli.dump_json, "write one ECS JSON line per DNS message to PATH ('-': stdout)");
   cli_app.add_option("--alerts-json", cli.alerts_json, "write alerts as ECS JSON lines to PATH ('-': stdout)");
   cli_app.add_option("--alerts-text", cli.alerts_text, "write one readable line per alert to PATH ('-': stdout)");
