@@ -93,7 +93,8 @@ const Key kKeys[] = {
     KEY("network.internal", prefixes, detectors.network.internal, "Internal address space.", 0, 0),
     KEY("network.resolvers", prefixes, detectors.network.resolvers,
         "Sanctioned recursive resolvers; their upstream traffic is normal. Empty: servers answering several internal "
-        "clients are learned as resolvers, and every internal server counts as sanctioned.",
+        "clients are learned as resolvers, internal servers count as sanctioned, and the outside servers most "
+        "internal clients use are learned as the site's de-facto resolvers (others are reported as deviations).",
         0, 0),
     KEY("network.secondaries", prefixes, detectors.network.secondaries, "Hosts allowed to request zone transfers.", 0,
         0),
@@ -116,8 +117,8 @@ const Key kKeys[] = {
         "expansions count for no name-keyed rule. Also learned from traffic.",
         0, 0),
     KEY("roles.scanners", prefixes, detectors.network.scanners,
-        "Authorised scanners: exempt from zone_transfer, enumeration and recon_sweep. network.scanners is the older "
-        "name.",
+        "Authorised scanners: exempt from zone_transfer, enumeration, recon_sweep, cache_snooping and "
+        "resolver_switch. network.scanners is the older name.",
         0, 0),
     KEY("roles.learn", boolean, detectors.roles.learn,
         "Learn mail servers, monitoring hosts and container nodes from their traffic (a role exempts only the pattern "
@@ -126,11 +127,11 @@ const Key kKeys[] = {
     KEY("roles.mail_domains", uint, detectors.roles.mail_domains,
         "Distinct domains with sender-policy lookups (MX, SPF TXT, _dmarc, DKIM selectors) that, with mail_checks, "
         "make a mail server.",
-        1, 1000),
+        1, 16),
     KEY("roles.mail_checks", uint, detectors.roles.mail_checks,
         "Distinct blocklist or outside-address PTR lookups, or sender-policy names asked again 10 s or more later "
         "(the domains a server keeps receiving mail from), that with mail_domains make a mail server.",
-        1, 1000),
+        1, 16),
     KEY("roles.monitoring_ptr", uint, detectors.roles.monitoring_ptr,
         "Distinct PTR names in 10 minutes that make a monitoring host.", 8, 64),
     KEY("roles.container_bases", uint, detectors.roles.container_bases,
@@ -208,7 +209,9 @@ const Key kKeys[] = {
     KEY("detectors.rogue_resolver.ports", ports, detectors.rogue_resolver.ports,
         "Server ports that count as DNS (53; 853 is DNS over TLS).", 0, 0),
     KEY("detectors.rogue_resolver.learn_min_clients", uint, detectors.rogue_resolver.learn_min_clients,
-        "Without network.resolvers: internal clients a server must answer to be learned as a resolver.", 1, 1000),
+        "Without network.resolvers: internal clients a server must answer to be learned as a resolver, and "
+        "internal clients that must use an outside server before it can be a de-facto resolver.",
+        1, 1000),
     KEY("detectors.rogue_resolver.defacto_share", real, detectors.rogue_resolver.defacto_share,
         "Without network.resolvers: an outside server used by at least this share of the internal clients of the "
         "most used server (and by learn_min_clients) is a de-facto resolver; other outside servers are deviations.",

@@ -105,6 +105,8 @@ NameFeatures name_features(std::string_view lower, std::string_view sub, std::ui
       vowels += vowel;
       run = vowel ? 0 : run + 1;
       longest_run = std::max(longest_run, run);
+    } else if (c == '-') {
+      run = 0;  // words joined by hyphens (a phrase of a brute-force list) are still words
     } else {
       letters = false;
     }

@@ -124,9 +124,10 @@ bool standard_service_name(std::string_view lower) noexcept {
   for (const std::string_view p : {"_dmarc.", "_mta-sts.", "_smtp._tls.", "_acme-challenge.", "_spf.", "_domainkey.",
                                    "_bimi.", "_adsp._domainkey.", "_autodiscover._tcp."})
     if (lower.starts_with(p)) return true;
-  // SRV owner names: _service._proto.name (RFC 2782).
+  // SRV owner names: _service._proto.name (RFC 2782), service names of at most 15 characters
+  // (RFC 6335), so that a long label of data with an underscore is no service name.
   const std::size_t dot = lower.find('.');
-  if (dot == std::string_view::npos) return false;
+  if (dot == std::string_view::npos || dot > 16) return false;
   const std::string_view proto = lower.substr(dot + 1, 5);
   return proto == "_tcp." || proto == "_udp." || proto == "_tls." || lower.substr(dot + 1, 6) == "_sctp.";
 }
@@ -171,9 +172,19 @@ NameTraits name_traits(const sensor::QueryName& q, const DomainList& allow) noex
   const std::string_view domain = q.registered_domain();
   const bool arpa = domain == "arpa" || domain.ends_with(".arpa");
   if (!arpa && lower[0] >= '0' && lower[0] <= '9') t.reversed_ip = leading_labels(lower, ls, 4, octet_label);
-  if (!t.reversed_ip && !arpa && ls.n > 32 && nibble_label(lower.substr(0, 1)) && lower[1] == '.')
+  std::size_t ip_labels = 4;
+  if (!t.reversed_ip && !arpa && ls.n > 32 && nibble_label(lower.substr(0, 1)) && lower[1] == '.') {
     t.reversed_ip = leading_labels(lower, ls, 32, nibble_label);
-  t.expansion = q.search_suffix();
+    ip_labels = 32;
+  }
+  // ... in front of a blocklist zone, not in front of a long name that could carry data.
+  if (t.reversed_ip) {
+    const std::string_view zone = lower.substr(ls.start[ip_labels]);
+    t.reversed_ip = ls.n - ip_labels <= 4 && zone.size() <= 48;
+  }
+  // A catalogued service's names are never a search list's: `example.com.dbl.spamhaus.org` is
+  // a domain blocklist lookup, not example.com tried with a search suffix.
+  if (t.service == nullptr) t.expansion = q.search_suffix();
   return t;
 }
 
@@ -431,7 +442,9 @@ bool Policy::popular(std::uint64_t domain_hash) const noexcept {
 }
 
 void Policy::learn_roles(const sensor::DnsEvent& ev, const NameTraits& t) noexcept {
-  if (!roles_.learn) return;
+  // Roles describe the site's own hosts: an outside client (a scanner, an attacker imitating a
+  // mail server's lookups) learns none.
+  if (!roles_.learn || !internal(ev.src)) return;
   const sensor::QueryName& q = *ev.qname;
   const std::uint16_t qtype = ev.msg->question().type;
   const std::string_view lower = q.lower();

@@ -261,9 +261,12 @@ class Service {
     std::uint64_t dropped = 0;
     for (const auto& o : run_->alerts().outputs)
       dropped += o->stats().dropped_full + o->stats().dropped_rate + o->stats().dropped_shutdown;
-    std::fprintf(stderr, "  alerts:%s; %llu folded into summaries, %llu attached to related alerts, %llu dropped by outputs\n",
+    std::fprintf(stderr,
+                 "  alerts:%s; %llu folded into summaries, %llu attached to related alerts, %llu explained by a learned "
+                 "role, %llu dropped by outputs\n",
                  line.empty() ? " none" : line.c_str(), static_cast<unsigned long long>(run_->suppressed()),
-                 static_cast<unsigned long long>(run_->folded()), static_cast<unsigned long long>(dropped));
+                 static_cast<unsigned long long>(run_->folded()), static_cast<unsigned long long>(run_->role_explained()),
+                 static_cast<unsigned long long>(dropped));
     // What was learned from the traffic: client roles, and the resolvers when none are configured.
     const auto l = run_->learned(8);
     if (l.roles.mail_servers + l.roles.monitoring + l.roles.container_nodes != 0) {

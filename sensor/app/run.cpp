@@ -401,6 +401,13 @@ std::uint64_t Run::folded() const {
   return n;
 }
 
+std::uint64_t Run::role_explained() const {
+  std::uint64_t n = 0;
+  for (const auto& s : shards_)
+    if (s->engine() != nullptr) n += s->engine()->role_explained();
+  return n;
+}
+
 Run::Learned Run::learned(std::size_t max_clients) const {
   Learned l;
   for (const auto& s : shards_) {
@@ -503,6 +510,10 @@ std::string Run::metrics(const std::vector<std::pair<std::string, capture::Captu
   p.family("dnsvigil_alerts_related_total", "counter",
            "Alerts attached to another rule's alert about the same activity (one activity, one alert)");
   p.sample("dnsvigil_alerts_related_total", "", folded());
+  p.family("dnsvigil_alerts_role_explained_total", "counter",
+           "Held alerts dropped because their client turned out to hold a role that explains them (a mail server's "
+           "sender-policy sweep)");
+  p.sample("dnsvigil_alerts_role_explained_total", "", role_explained());
   p.family("dnsvigil_alerts_total", "counter", "Alerts emitted, per rule (summaries included)");
   for (const auto& [rule, n] : fanout_.per_rule()) p.sample("dnsvigil_alerts_total", "rule=\"" + std::string(rule) + "\"", n);
   const auto out = [](const output::QueuedOutput& o) { return "output=\"" + PromText::escape(std::string(o.name())) + "\""; };

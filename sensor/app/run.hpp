@@ -128,6 +128,8 @@ class Run final : public capture::FrameHandler {
   [[nodiscard]] std::uint64_t suppressed() const;
   /// Alerts attached to another rule's alert about the same activity.
   [[nodiscard]] std::uint64_t folded() const;
+  /// Held alerts dropped because the client turned out to hold a role that explains them.
+  [[nodiscard]] std::uint64_t role_explained() const;
   /// What the engines learned from traffic (read after finish(), or with one worker).
   struct Learned {
     std::vector<std::pair<sensor::IpAddr, std::uint8_t>> clients;  ///< clients with learned roles (first few)

@@ -433,7 +433,14 @@ def expected_sd(alert: dict) -> dict[str, dict[str, str]]:
         a["qtype"] = q["type"]
     if alert["dnsvigil"].get("summary"):
         a["suppressed"] = str(alert["dnsvigil"]["suppressed"])
+    if alert["dnsvigil"].get("client_role"):
+        a["client_role"] = alert["dnsvigil"]["client_role"]
     out = {"alert@32473": a}
+    if alert["dnsvigil"].get("related"):
+        # One element with its PARAM-NAMEs repeated per related alert; rsyslog's mmpstrucdata
+        # keeps the last value of a repeated name.
+        last = alert["dnsvigil"]["related"][-1]
+        out["related@32473"] = {"rule": last["rule"], "trigger": last.get("trigger", ""), "message": last["message"]}
     ev = {k: evidence_text(v) for k, v in alert["dnsvigil"].get("evidence", {}).items()}
     if alert["dnsvigil"].get("samples"):
         ev["samples"] = ",".join(alert["dnsvigil"]["samples"])
@@ -456,6 +463,10 @@ def alert_text_line(alert: dict) -> str:
         s += " " + alert["network"]["transport"]
     if alert["dnsvigil"].get("summary"):
         s += f" (summary: {alert['dnsvigil']['suppressed']} more)"
+    if alert["dnsvigil"].get("client_role"):
+        s += f" [role {alert['dnsvigil']['client_role']}]"
+    for r in alert["dnsvigil"].get("related", []):
+        s += f" [related {r['rule']}{' ' + r['trigger'] if r.get('trigger') else ''}]"
     return s + ": " + alert["message"]
 
 

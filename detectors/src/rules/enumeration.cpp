@@ -2,6 +2,7 @@
 // client (brute-force subdomain discovery), NXDOMAIN bursts, and a zone-wide view for
 // monitored zones (attackers spread their guesses over many resolvers).
 #include <algorithm>
+#include <bit>
 #include <memory>
 
 #include "common.hpp"
@@ -86,8 +87,13 @@ struct ZoneState {
 
 std::string_view first_label(std::string_view sub) noexcept { return sub.substr(0, sub.find('.')); }
 
-// Adds `h` to the bucket's filter of NXDOMAIN names; false when it was (probably) there.
+// Adds `h` to the bucket's filter of NXDOMAIN names; false when it was (probably) there. Once
+// half the filter's bits are set (about 180 names) it would take new names for repeats, so every
+// answer counts from then on: at that volume a poller's repeats no longer matter.
 bool first_nx(NxBucket& b, std::uint64_t h) noexcept {
+  std::size_t set = 0;
+  for (const std::uint64_t w : b.seen) set += static_cast<std::size_t>(std::popcount(w));
+  if (set >= 256) return true;
   const std::uint64_t bit = h & 511, other = (h >> 9) & 511;
   const bool seen = (b.seen[bit / 64] >> (bit % 64) & 1) && (b.seen[other / 64] >> (other % 64) & 1);
   b.seen[bit / 64] |= std::uint64_t{1} << (bit % 64);

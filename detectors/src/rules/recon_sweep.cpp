@@ -112,9 +112,10 @@ class ReconSweep final : public Detector {
     const int tb = qtype_bit(ev.msg->question().type);
     const int nb = name_bit(lower);
     if (tb < 0 && nb < 0) return;
-    // Catalogued services and allowlisted domains are nobody's target; ACME clients poll their
+    // Names that are no evidence (catalogued, allowlisted, a container node's search-list
+    // expansions...) are nobody's target; ACME clients poll their
     // own _acme-challenge TXT (and look up its zone's SOA and NS) until the CA sees it.
-    if (ctx.name->benign() || ctx.name->acme) return;
+    if (ctx.not_evidence() || ctx.name->acme) return;
     // Mail servers look up MX/TXT/_dmarc/DKIM for every sender; resolvers forward their
     // clients' lookups; authorised scanners are expected to sweep.
     // (Mail servers configured or learned from their blocklist and sender-policy lookups.)

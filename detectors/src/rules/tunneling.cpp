@@ -132,9 +132,9 @@ class Tunneling final : public Detector {
     if (ev.qname->empty() || allow_.allows(ev)) return;
     // Names that cannot carry a tunnel: catalogued services (blocklists, hash and AV lookups,
     // CDN names, reverse zones), allowlisted domains, a container node's search-list expansions,
-    // standard service names (DKIM selectors, _dmarc, SRV), and names under a top-level domain
-    // the public DNS does not have (they never reach an outside server).
-    if (ctx.not_evidence() || ctx.name->service_label || !ctx.name->public_tld) return;
+    // and names under a top-level domain the public DNS does not have (they never reach an
+    // outside server).
+    if (ctx.not_evidence() || !ctx.name->public_tld) return;
     if (ev.is_response()) {
       on_answer(ev);
       return;
@@ -154,7 +154,9 @@ class Tunneling final : public Detector {
     // The seed rule sums a client's long names over a day: for a resolver that is every user's
     // long names (each CDN and cloud name they resolve); its users' own queries are judged
     // where the sensor sees them, and the per-domain triggers below still judge the resolver.
-    if (s_.seed_rule && !ctx.client_resolver) seed_rule(ev, f, qtype, ctx);
+    // Standard service names (DKIM selectors, _dmarc, SRV owners) are long by design and not
+    // counted either; the per-domain triggers below still judge what their labels carry.
+    if (s_.seed_rule && !ctx.client_resolver && !ctx.name->service_label) seed_rule(ev, f, qtype, ctx);
     if (f.subdomain_length == 0) return;
 
     const std::string_view domain = q.registered_domain();

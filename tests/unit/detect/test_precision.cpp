@@ -497,7 +497,8 @@ TEST_CASE("precision: long natural-language labels are not encoded data", "[prec
   CHECK(a[0].registered_domain == "example.net");
 }
 
-TEST_CASE("precision: cluster.local names and DKIM selectors never count for tunneling", "[precision][tunneling]") {
+TEST_CASE("precision: cluster.local names never count for tunneling; DKIM selectors only by what they carry",
+          "[precision][tunneling]") {
   std::mt19937 rng(9);
   std::vector<std::string> labels;
   for (int i = 0; i < 30; ++i) labels.push_back(b32(rng, 30) + "." + b32(rng, 20));
@@ -510,7 +511,23 @@ TEST_CASE("precision: cluster.local names and DKIM selectors never count for tun
     return sink.alerts;
   };
   CHECK(run(".default.svc.cluster.local", rrtype::A).empty());
-  CHECK(run("._domainkey.y.com", rrtype::TXT).empty());
+  // Data in front of _domainkey is still data: the per-domain trigger judges the labels, only
+  // the seed rule (which counts long names) leaves standard service names out.
+  std::vector<std::string> dkim_triggers;
+  for (const auto& a : run("._domainkey.y.com", rrtype::TXT)) dkim_triggers.push_back(evidence_text(a, "trigger"));
+  CHECK(dkim_triggers == std::vector<std::string>{"encoded_names_10m"});
+  // Real selectors of many senders, long names all (a mail server verifying signatures): nothing.
+  {
+    Sink sink;
+    Engine engine(only({"tunneling"}), sink);
+    for (int i = 0; i < 30; ++i)
+      feed(engine, {.ts = kT0 + i * kSec,
+                    .name = "selector1-sender" + std::to_string(i) + "-com._domainkey.sender" + std::to_string(i) +
+                            ".onmicrosoft.com",
+                    .qtype = rrtype::TXT});
+    engine.finish();
+    CHECK(sink.alerts.empty());
+  }
   // Control: the same names under an ordinary domain raise both the per-domain and the seed rule.
   const auto control = run(".default.svc.tunnel-example.com", rrtype::A);
   std::vector<std::string> triggers;
@@ -585,7 +602,8 @@ TEST_CASE("precision: jittered beacons are caught by the 40th lookup nearly alwa
   // 100 seeds of each jitter model. The two-window rule needs 36 lookups; by chance a few
   // jittered series are as regular as a clock over their first 9 intervals and alert then,
   // labelled "clockwork" (still a beacon). Two windows within 40 lookups miss some series: the
-  // simulation in docs/detectors.md gives about 94 % by lookup 36 and 99.8 % by 48.
+  // figures in docs/detectors.md (beaconing) are 89 % by lookup 36, 97 % by 40 and 99.3 % by 48 for
+  // shortened sleeps, and 100 % by lookup 36 for lengthened ones.
   for (const bool shorter : {true, false}) {
     std::string early_jittered;
     int caught = 0;
