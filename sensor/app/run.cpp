@@ -387,26 +387,20 @@ sensor::Counters Run::counters() const {
   return c;
 }
 
-std::uint64_t Run::suppressed() const {
+namespace {
+// The sum of an engine counter over every shard.
+template <class Shards>
+std::uint64_t engines_sum(const Shards& shards, std::uint64_t (detect::Engine::*counter)() const noexcept) {
   std::uint64_t n = 0;
-  for (const auto& s : shards_)
-    if (s->engine() != nullptr) n += s->engine()->suppressed();
+  for (const auto& s : shards)
+    if (s->engine() != nullptr) n += (s->engine()->*counter)();
   return n;
 }
+}  // namespace
 
-std::uint64_t Run::folded() const {
-  std::uint64_t n = 0;
-  for (const auto& s : shards_)
-    if (s->engine() != nullptr) n += s->engine()->folded();
-  return n;
-}
-
-std::uint64_t Run::role_explained() const {
-  std::uint64_t n = 0;
-  for (const auto& s : shards_)
-    if (s->engine() != nullptr) n += s->engine()->role_explained();
-  return n;
-}
+std::uint64_t Run::suppressed() const { return engines_sum(shards_, &detect::Engine::suppressed); }
+std::uint64_t Run::folded() const { return engines_sum(shards_, &detect::Engine::folded); }
+std::uint64_t Run::role_explained() const { return engines_sum(shards_, &detect::Engine::role_explained); }
 
 Run::Learned Run::learned(std::size_t max_clients) const {
   Learned l;
