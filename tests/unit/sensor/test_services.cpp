@@ -242,7 +242,11 @@ TEST_CASE("services: the shipped catalogue parses cleanly and classifies real na
   CHECK(kind("0.1.0.0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2.d.f.ip6.arpa") == "reverse");
   CHECK(kind("733a48a9cb49651d72fe824ca91e8d00.malware.hash.cymru.com") == "reputation");
   CHECK(kind("www.example.com") == "none");
-  CHECK(kind("www.spamhaus.org") == "none");  // the vendor's web site is not a lookup zone
+  // A list operator's whole domain counts (its other zones are lists too); a vendor's web site
+  // under an entry of its lookup zone only does not.
+  CHECK(builtin->find("x.new-zone.spamhaus.org")->domain == "spamhaus.org");
+  CHECK(kind("www.symantec.com") == "none");
+  CHECK(kind("a1b2.ws.symantec.com") == "av_cloud");
 }
 
 // ------------------------------------------------------------------------ QueryName
