@@ -445,6 +445,8 @@ void Policy::learn_roles(const sensor::DnsEvent& ev, const NameTraits& t) noexce
   // Roles describe the site's own hosts: an outside client (a scanner, an attacker imitating a
   // mail server's lookups) learns none.
   if (!roles_.learn || !internal(ev.src)) return;
+  // A resolver shows every pattern of the clients it forwards for; it holds its own role.
+  if (resolver(ev.src)) return;
   const sensor::QueryName& q = *ev.qname;
   const std::uint16_t qtype = ev.msg->question().type;
   const std::string_view lower = q.lower();
