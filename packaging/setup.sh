@@ -9,7 +9,7 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake ninja-build pkg-config
   libpcap-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libpsl-dev publicsuffix libcli11-dev
-  libxxhash-dev libsystemd-dev libmicrohttpd-dev
+  libxxhash-dev libsystemd-dev libmicrohttpd-dev libfstrm-dev libprotobuf-c-dev protobuf-c-compiler
   catch2 libbenchmark-dev
   clang libclang-rt-14-dev
 )

@@ -341,6 +341,12 @@ Settings load_node(const YAML::Node& root, const std::string& name, const std::s
   Settings s = defaults();
   Problems p{name, {}};
   if (!root.IsNull()) walk(root, "", s, p);
+  const std::string& mode = s.input.dnstap_socket_mode;
+  if (mode.empty() || mode.size() > 4 || mode.find_first_not_of("01234567") != std::string::npos)
+    p.lines.push_back(p.file + ": input.dnstap_socket_mode: '" + mode + "' is not an octal file mode (like 0660)");
+  for (const auto& e : s.input.dnstap)
+    if (e.rfind("unix:/", 0) != 0 && e.rfind("tcp:", 0) != 0)
+      p.lines.push_back(p.file + ": input.dnstap: '" + e + "': expected unix:/path or tcp:ADDRESS:PORT");
   if (p.lines.empty()) load_intel(s, base_dir, p);
   if (p.lines.empty()) load_services(s, base_dir, p);
   if (!p.lines.empty()) {

@@ -54,6 +54,19 @@ const Key kKeys[] = {
     KEY("capture.dns_ports", ports, pipeline.dns_ports, "UDP and TCP ports decoded as DNS.", 0, 0),
     KEY("capture.watch_ports", ports, pipeline.watch_ports,
         "Ports of encrypted DNS (DoT 853, DoQ) whose connection attempts are reported to the rules.", 0, 0),
+    // other inputs
+    KEY("input.dnstap", strings, input.dnstap,
+        "dnstap endpoints to listen on for DNS servers' logs: unix:/path (created by dnsvigil) or "
+        "tcp:ADDRESS:PORT; --dnstap adds to this list. Live mode; -r reads dnstap files directly.",
+        0, 0),
+    KEY("input.dnstap_queue", uint, input.dnstap_queue,
+        "dnstap frames waiting to be processed; beyond, frames are dropped and counted, never slowing the DNS "
+        "server.",
+        16, 16777216),
+    KEY("input.dnstap_socket_mode", string, input.dnstap_socket_mode,
+        "Permissions of the dnstap unix sockets, in octal (the DNS server's user must be able to connect).", 0, 0),
+    KEY("input.dnstap_socket_group", string, input.dnstap_socket_group,
+        "Group of the dnstap unix sockets (for example bind or unbound); empty keeps the sensor's.", 0, 0),
     // reassembly
     KEY("reassembly.ip.max_datagrams", uint, pipeline.defrag.max_datagrams,
         "Incomplete fragmented datagrams held at once (oldest evicted beyond).", 16, 16777216),

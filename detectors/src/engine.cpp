@@ -70,6 +70,9 @@ void Engine::on_event(const sensor::DnsEvent& ev) {
   // SPF check of a HELO name (TXT). The client did not choose the name.
   if (!ev.is_response() && !ev.qname->empty()) traits.from_answer = policy_.from_ptr_answer(ev.src, ev.qname->hash(), ev.ts);
   policy_.observe(ev, traits);
+  // A recursive server's own upstream queries (dnstap RESOLVER_* and FORWARDER_*) taught the
+  // policy that it is a resolver; they are no client's behaviour.
+  if (ev.upstream()) return;
   if (policy_.allow().allows(ev)) return;
   Context ctx{policy_, *this, ev.ts, settings_.samples, policy_.resolver(ev.client()), &traits, &ev.client()};
   for (auto& d : detectors_) d->on_event(ev, ctx);

@@ -544,6 +544,20 @@ void Policy::observe(const sensor::DnsEvent& ev, const NameTraits& t) noexcept {
   }
   // Resolver learning only when none is configured.
   if (!resolvers_.empty()) return;
+  // A server's dnstap of its own upstream work (RESOLVER_*, FORWARDER_*): it is a resolver.
+  if (ev.upstream() && query) {
+    auto [e, inserted] = learned_->table.emplace({ev.src}, ev.ts, [&](auto& victim) {
+      if (victim.value.resolver) --learned_->resolvers;
+    });
+    (void)inserted;
+    if (!e->value.resolver) {
+      e->value.resolver = true;
+      e->value.iterative = std::max<std::uint32_t>(e->value.iterative, 3);  // shared with other workers as such
+      ++learned_->resolvers;
+      learned_->touched(e->value, ev.src);
+    }
+    return;
+  }
   if (query && (ev.dport == 53 || ev.dport == 853) && internal(ev.src) && ev.src != ev.dst) {
     const bool rd = ev.msg->header().rd();
     // Iterative resolution: a recursive resolver asks outside servers with RD=0, stubs never do.

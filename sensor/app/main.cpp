@@ -14,6 +14,7 @@
 
 #include "dnsvigil/capture/source.hpp"
 #include "dnsvigil/config/schema.hpp"
+#include "dnsvigil/dnstap/dnstap.hpp"
 #include "dnsvigil/output/metrics.hpp"
 #include "dnsvigil/output/outputs.hpp"
 #include "run.hpp"
@@ -29,6 +30,7 @@ struct CliOptions {
   std::string config;
   std::vector<std::string> interfaces;
   std::vector<std::string> files;
+  std::vector<std::string> dnstap;
   std::string dump_json, alerts_json, alerts_text;
   unsigned workers = 0;
   bool check_config = false, config_reference = false, default_config = false, quiet = false;
@@ -50,7 +52,11 @@ std::string hostname() {
 // The command line wins over the file.
 void apply_cli(const CliOptions& cli, config::Settings& s) {
   if (!cli.interfaces.empty()) s.capture.interfaces = cli.interfaces;
-  if (!cli.files.empty()) s.capture.interfaces.clear();
+  s.input.dnstap.insert(s.input.dnstap.end(), cli.dnstap.begin(), cli.dnstap.end());
+  if (!cli.files.empty()) {
+    s.capture.interfaces.clear();
+    s.input.dnstap.clear();  // a replay reads its files only
+  }
   if (!cli.filter_words.empty()) s.capture.filter = join(cli.filter_words);
   if (!cli.dump_json.empty()) s.outputs.events_json = cli.dump_json;
   if (!cli.alerts_json.empty()) s.outputs.alerts_json = cli.alerts_json;
@@ -102,6 +108,16 @@ class Service {
 
   int run() {
     std::vector<std::unique_ptr<capture::Source>> sources;
+    if (cli_.files.empty() && !settings_.input.dnstap.empty()) {
+      // Sockets are created before privileges are dropped; their threads start after.
+      dnstap::Listener::Options o;
+      o.endpoints = settings_.input.dnstap;
+      o.queue_frames = settings_.input.dnstap_queue;
+      o.socket_mode = static_cast<unsigned>(std::stoul(settings_.input.dnstap_socket_mode, nullptr, 8));
+      o.socket_group = settings_.input.dnstap_socket_group;
+      dnstap_ = std::make_unique<dnstap::Listener>(o);
+      for (const auto& e : o.endpoints) spdlog::info("dnstap: listening on {}", e);
+    }
     if (!cli_.files.empty()) {
       // Replays open files one at a time (below); nothing privileged to open first.
     } else {
@@ -119,7 +135,8 @@ class Service {
       }
     }
     // Output files are opened as run.user, so that it owns them and can reopen them on SIGHUP.
-    if (!sources.empty()) shed_privileges(settings_);
+    if (!sources.empty() || dnstap_) shed_privileges(settings_);
+    if (dnstap_) dnstap_->start();
     const output::Observer obs{hostname(), DNSVIGIL_VERSION};
     auto outputs = app::open_outputs(settings_, obs);
     auto dump = settings_.outputs.events_json.empty() ? nullptr
@@ -141,6 +158,14 @@ class Service {
       std::vector<capture::CaptureStats> live_stats;
       for (const auto& src : sources) live_stats.push_back(src->stats());
       app::print_summary(stderr, run_->counters(), secs, cli_.files.size(), live_stats);
+      if (dnstap_) {
+        const auto& st = dnstap_->stats();
+        std::fprintf(stderr, "  dnstap: %llu connections, %llu frames, %llu dropped (queue full), %llu stream errors\n",
+                     static_cast<unsigned long long>(st.connections.load()),
+                     static_cast<unsigned long long>(st.frames.load()),
+                     static_cast<unsigned long long>(st.dropped.load()),
+                     static_cast<unsigned long long>(st.errors.load()));
+      }
       print_alert_summary();
     }
     return rc;
@@ -151,6 +176,12 @@ class Service {
     app::Progress prog(!cli_.quiet && isatty(STDERR_FILENO) == 1);
     std::uint8_t input = 0;
     for (const auto& path : cli_.files) {
+      // dnstap files (BIND's dnstap-output file, fstrm_capture) are recognised by content.
+      if (path != "-" && dnstap::looks_like_frame_streams(path)) {
+        replay_dnstap(path, input++, prog);
+        if (app::signals().stop) break;
+        continue;
+      }
       auto src = capture::Source::open_file(path, settings_.capture.filter);
       run_->set_source(src->link_type(), input++);
       while (!app::signals().stop.load(std::memory_order_relaxed)) {
@@ -173,26 +204,62 @@ class Service {
     return 0;
   }
 
+  void replay_dnstap(const std::string& path, std::uint8_t input, app::Progress& prog) {
+    const auto reader = dnstap::FrameReader::open_file(path);
+    std::span<const std::uint8_t> frame;
+    std::size_t n = 0;
+    while (!app::signals().stop.load(std::memory_order_relaxed)) {
+      const auto r = reader->next(frame);
+      if (r == dnstap::FrameReader::Result::end) break;
+      if (r == dnstap::FrameReader::Result::error) throw std::runtime_error(path + ": damaged dnstap file (Frame Streams)");
+      run_->on_dnstap(frame, input);
+      if (++n % 4096 == 0) {
+        run_->wake_workers();
+        prog.update(path, run_->counters());
+        service_duties({});
+      }
+    }
+    run_->wake_workers();
+  }
+
+  // Frames the dnstap listener queued, in arrival order.
+  void drain_dnstap() {
+    if (!dnstap_) return;
+    dnstap_->drain(frames_);
+    const auto input = static_cast<std::uint8_t>(settings_.capture.interfaces.size());
+    for (const auto& f : frames_) run_->on_dnstap(f, input);
+  }
+
   int live(std::vector<std::unique_ptr<capture::Source>>& sources) {
     std::vector<pollfd> fds;
     for (const auto& src : sources) fds.push_back({src->selectable_fd(), POLLIN, 0});
     app::notify("READY=1");
-    app::notify("STATUS=capturing on " + join(settings_.capture.interfaces));
+    std::string what;
+    if (!sources.empty()) what = "capturing on " + join(settings_.capture.interfaces);
+    if (dnstap_) what += std::string(what.empty() ? "" : ", ") + "dnstap on " + join(dnstap_->endpoints());
+    app::notify("STATUS=" + what);
     last_stats_ = Clock::now();
     while (!app::signals().stop.load(std::memory_order_relaxed)) {
-      const int n = ::poll(fds.data(), fds.size(), 200);
-      if (n < 0 && errno != EINTR) {
-        spdlog::error("poll: {}", std::strerror(errno));
-        return 1;
+      if (fds.empty()) {
+        dnstap_->wait(200);
+      } else {
+        // With dnstap too, wake often enough that its frames do not wait long.
+        const int n = ::poll(fds.data(), fds.size(), dnstap_ ? 20 : 200);
+        if (n < 0 && errno != EINTR) {
+          spdlog::error("poll: {}", std::strerror(errno));
+          return 1;
+        }
       }
       for (std::size_t i = 0; i < sources.size(); ++i) {
         run_->set_source(sources[i]->link_type(), static_cast<std::uint8_t>(i));
         while (sources[i]->dispatch(*run_, 4096) > 0) {
         }
       }
+      drain_dnstap();
       run_->wake_workers();
       service_duties(sources);
     }
+    drain_dnstap();
     spdlog::info("stopping: {}", run_->stats_line(std::chrono::duration<double>(Clock::now() - start_).count()));
     return 0;
   }
@@ -290,6 +357,8 @@ class Service {
   config::Settings settings_;
   std::unique_ptr<app::Run> run_;
   std::unique_ptr<output::MetricsServer> metrics_;
+  std::unique_ptr<dnstap::Listener> dnstap_;
+  std::vector<std::vector<std::uint8_t>> frames_;  // dnstap frames being processed
   Clock::time_point start_, last_duties_, last_stats_, last_metrics_;
 };
 
@@ -308,6 +377,9 @@ int main(int argc, char** argv) {
   // filter, as tcpdump takes them: dnsvigil -r capture.pcap 'udp port 53'.
   cli_app.add_option("-i,--interface", cli.interfaces, "capture live on IFACE (repeatable)")->allow_extra_args(false);
   cli_app.add_option("-r,--read", cli.files, "read a pcap/pcapng FILE, '-' for stdin (repeatable, read in order)")
+      ->allow_extra_args(false);
+  cli_app.add_option("--dnstap", cli.dnstap,
+                     "listen for a DNS server's dnstap on unix:/path or tcp:ADDRESS:PORT (repeatable; live mode)")
       ->allow_extra_args(false);
   cli_app.add_option("--dump-json", cli.dump_json, "write one ECS JSON line per DNS message to PATH ('-': stdout)");
   cli_app.add_option("--alerts-json", cli.alerts_json, "write alerts as ECS JSON lines to PATH ('-': stdout)");
@@ -370,8 +442,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dnsvigil: error: %s\n", conflict.c_str());
     return 2;
   }
-  if (settings.capture.interfaces.empty() == cli.files.empty()) {
-    std::fprintf(stderr, "dnsvigil: error: give either -i IFACE (live) or -r FILE (replay); see --help\n");
+  if (!cli.dnstap.empty() && !cli.files.empty()) {
+    std::fprintf(stderr, "dnsvigil: error: --dnstap (live) and -r (replay) cannot be combined; -r reads dnstap files\n");
+    return 2;
+  }
+  if ((settings.capture.interfaces.empty() && settings.input.dnstap.empty()) == cli.files.empty()) {
+    std::fprintf(stderr, "dnsvigil: error: give either -i IFACE or --dnstap ENDPOINT (live), or -r FILE (replay); see --help\n");
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(settings.run.log_level));

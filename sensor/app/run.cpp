@@ -1,5 +1,6 @@
 #include "run.hpp"
 
+
 #include <pthread.h>
 #include <xxhash.h>
 
@@ -164,7 +165,7 @@ sensor::Counters Shard::counters_snapshot() const {
 
 namespace {
 
-enum Kind : std::uint16_t { kDecoded = 0, kDatagram = 1, kTick = 2, kStop = 3 };
+enum Kind : std::uint16_t { kDecoded = 0, kDatagram = 1, kTick = 2, kStop = 3, kDnstap = 4 };
 
 // Record header in a worker's ring; the kind's meta and then octets follow it.
 struct ItemHead {
@@ -191,7 +192,10 @@ struct DecodedMeta {
 
 constexpr std::size_t kMaxMeta = std::max(sizeof(DatagramMeta), sizeof(DecodedMeta));
 constexpr std::size_t kRingBytes = 8u << 20;
-constexpr std::size_t kMaxRecord = sizeof(ItemHead) + kMaxMeta + 65536 + 64;
+constexpr std::size_t kMaxRecord = sizeof(ItemHead) + kMaxMeta + 65536 + 1024;
+// A dnstap frame travels whole to its worker: one DNS message (at most 65535 octets) and its
+// addresses, times and names fit.
+constexpr std::size_t kMaxDnstapFrame = kMaxRecord - sizeof(ItemHead);
 
 }  // namespace
 
@@ -218,6 +222,8 @@ Run::Run(const config::Settings& s, output::Observer obs, std::vector<std::uniqu
       // "dnsvigil-w1" and so on in top -H, ps -L and perf.
       pthread_setname_np(pthread_self(), ("dnsvigil-w" + std::to_string(i)).c_str());
       std::vector<std::uint8_t> scratch(kMaxRecord);
+      dnstap::Decoder decoder;
+      sensor::DnstapMessage tap;
       // The last record a worker gets is kStop: everything queued before it is handled first.
       for (bool stop = false; !stop;) {
         self->ring->drain(scratch, [&](std::span<const std::uint8_t> rec) {
@@ -246,6 +252,10 @@ Run::Run(const config::Settings& s, output::Observer obs, std::vector<std::uniqu
               break;
             }
             case kTick: shard->pipeline().advance_to(h.ts); break;
+            case kDnstap:
+              // The dispatcher decoded it once (to route it); it decodes again without a fault.
+              if (decoder.decode(body, tap) == dnstap::Decoded::message) shard->pipeline().on_dnstap(tap, h.input);
+              break;
             default: stop = true; break;
           }
         });
@@ -337,6 +347,39 @@ void Run::dispatch(sensor::Timestamp ts, dnsparse::Bytes frame) {
       return;
     }
   }
+}
+
+void Run::on_dnstap(dnsparse::Bytes frame, std::uint8_t input) {
+  switch (dnstap_decoder_.decode(frame, dnstap_msg_)) {
+    case dnstap::Decoded::bad_protobuf:
+      dispatch_counters_.add(sensor::Counter::dnstap_bad_protobuf);
+      return;
+    case dnstap::Decoded::not_message:
+      dispatch_counters_.add(sensor::Counter::dnstap_not_message);
+      return;
+    case dnstap::Decoded::message: break;
+  }
+  if (workers_.empty()) {
+    shards_[0]->pipeline().on_dnstap(dnstap_msg_, input);
+    return;
+  }
+  if (frame.size() > kMaxDnstapFrame) {
+    dispatch_counters_.add(sensor::Counter::dnstap_dropped);
+    return;
+  }
+  // The worker of its client: the query side, whichever way the message went.
+  const sensor::Timestamp ts = dnstap_msg_.query_time != 0 ? dnstap_msg_.query_time : dnstap_msg_.response_time;
+  if (ts > dispatch_now_) dispatch_now_ = ts;
+  if (dispatch_now_ >= next_tick_) {
+    if (next_tick_ != 0)
+      for (std::size_t i = 0; i < workers_.size(); ++i) push(i, kTick, dispatch_now_, {}, {});
+    next_tick_ = dispatch_now_ - dispatch_now_ % sensor::kNanosPerSecond + sensor::kNanosPerSecond;
+  }
+  const sensor::IpAddr& client = dnstap_msg_.query_address;
+  const std::uint8_t saved = input_;
+  input_ = input;
+  push(XXH3_64bits(client.bytes.data(), client.bytes.size()) % workers_.size(), kDnstap, ts, {}, frame);
+  input_ = saved;
 }
 
 void Run::finish() {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dnsvigil/capture/source.hpp"
+#include "dnsvigil/dnstap/dnstap.hpp"
 #include "dnsvigil/config/settings.hpp"
 #include "dnsvigil/detect/engine.hpp"
 #include "dnsvigil/detect/shared.hpp"
@@ -106,6 +107,8 @@ class Run final : public capture::FrameHandler {
   ~Run() override;
 
   void on_frame(sensor::Timestamp ts, dnsparse::Bytes frame, std::uint32_t wire_len) override;
+  /// One dnstap frame (a DNS server's log of one message), from a file or a socket.
+  void on_dnstap(dnsparse::Bytes frame, std::uint8_t input);
   void set_source(int link_type, std::uint8_t input) noexcept {
     link_type_ = link_type;
     input_ = input;
@@ -162,6 +165,8 @@ class Run final : public capture::FrameHandler {
   // Dispatcher (workers > 1).
   std::vector<std::unique_ptr<Worker>> workers_;
   sensor::Counters dispatch_counters_;
+  dnstap::Decoder dnstap_decoder_;
+  sensor::DnstapMessage dnstap_msg_;
   sensor::Counters scratch_;
   std::unique_ptr<sensor::Defragmenter> defrag_;
   sensor::PortSet dns_ports_;

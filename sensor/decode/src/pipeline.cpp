@@ -98,6 +98,51 @@ void Pipeline::on_transport(Packet& pkt, Timestamp ts) noexcept {
 
 void Pipeline::on_tcp_message(Bytes msg, const Packet& pkt, Timestamp ts) { on_dns(msg, pkt, ts, Transport::tcp); }
 
+void Pipeline::on_dnstap(const DnstapMessage& m, std::uint8_t input) noexcept {
+  c_.add(Counter::dnstap_frames);
+  input_ = input;
+  if (m.type == 0 || m.type > dnstap_type::last) c_.add(Counter::dnstap_unknown_type);
+  // Odd types are queries, even ones responses; an unknown type is taken by the message it holds.
+  bool query = m.type % 2 == 1;
+  if (m.type == 0 || m.type > dnstap_type::last) query = m.response_message.empty();
+  const Bytes wire = query ? m.query_message : m.response_message;
+  if (wire.empty()) {
+    c_.add(Counter::dnstap_no_dns);
+    return;
+  }
+  Transport transport = Transport::udp;
+  protocol_ = DnsProtocol::dns;
+  switch (m.socket_protocol) {
+    case 1: break;                                                              // UDP
+    case 2: transport = Transport::tcp; break;                                  // TCP
+    case 3: transport = Transport::tcp; protocol_ = DnsProtocol::dot; break;    // DOT
+    case 4: transport = Transport::tcp; protocol_ = DnsProtocol::doh; break;    // DOH (HTTP/2)
+    case 5: protocol_ = DnsProtocol::dnscrypt; break;                           // DNSCryptUDP
+    case 6: transport = Transport::tcp; protocol_ = DnsProtocol::dnscrypt; break;  // DNSCryptTCP
+    case 7: protocol_ = DnsProtocol::doq; break;                                // DOQ
+    default: c_.add(Counter::dnstap_unknown_protocol); break;
+  }
+  if (!m.has_query_address || !m.has_response_address) c_.add(Counter::dnstap_no_address);
+  // The client is the query side, the server the response side, whichever way this one went.
+  Packet pkt;
+  pkt.src = query ? m.query_address : m.response_address;
+  pkt.dst = query ? m.response_address : m.query_address;
+  pkt.sport = query ? m.query_port : m.response_port;
+  pkt.dport = query ? m.response_port : m.query_port;
+  pkt.ip_version = static_cast<std::uint8_t>(m.has_query_address ? m.query_address.family() : m.response_address.family());
+  pkt.proto = transport == Transport::tcp ? kProtoTcp : kProtoUdp;
+  // The server's time of the message, not its arrival here.
+  Timestamp ts = query ? m.query_time : m.response_time;
+  if (ts == 0) ts = query ? m.response_time : m.query_time;
+  if (ts == 0) ts = now_;
+  advance(ts);
+  c_.add(Counter::dnstap_messages);
+  dnstap_ = &m;
+  on_dns(wire, pkt, ts, transport);
+  dnstap_ = nullptr;
+  protocol_ = DnsProtocol::dns;
+}
+
 void Pipeline::on_dns(Bytes wire, const Packet& pkt, Timestamp ts, Transport transport) noexcept {
   // The transaction table's index lines load while the message is parsed (ID and QR read raw).
   if (wire.size() >= 3)
@@ -123,6 +168,12 @@ void Pipeline::on_dns(Bytes wire, const Packet& pkt, Timestamp ts, Transport tra
   ev.vlan = pkt.vlan[0];
   ev.fragmented = fragmented_;
   ev.input = input_;
+  if (dnstap_ != nullptr) {
+    ev.dnstap = static_cast<std::uint8_t>(dnstap_->type <= dnstap_type::last ? dnstap_->type : 0xFF);
+    ev.protocol = protocol_;
+    ev.server_identity = dnstap_->identity;
+    ev.server_version = dnstap_->version;
+  }
   ev.msg = &msg_;
   ev.qname = &qname_;
   ev.size = wire.size();

@@ -111,10 +111,17 @@ void write_event_json(const DnsEvent& ev, Json& j) {
 
   j.key("network").begin_object();
   j.kv("transport", ev.transport == sensor::Transport::udp ? "udp" : "tcp");
-  j.kv("protocol", "dns");
+  j.kv("protocol", sensor::dns_protocol_name(ev.protocol));
   j.kv("type", ev.ip_version == 4 ? "ipv4" : "ipv6");
   if (ev.has_vlan) j.key("vlan").begin_object().kv("id", std::uint64_t{ev.vlan}).end_object();
   j.end_object();
+  // A DNS server's own log (dnstap): the server is the observer.
+  if (ev.dnstap != 0 && (!ev.server_identity.empty() || !ev.server_version.empty())) {
+    j.key("observer").begin_object();
+    if (!ev.server_identity.empty()) j.kv("name", ev.server_identity);
+    if (!ev.server_version.empty()) j.kv("version", ev.server_version);
+    j.end_object();
+  }
 
   endpoint(j, "source", ev.src, ev.sport);
   endpoint(j, "destination", ev.dst, ev.dport);
@@ -172,6 +179,8 @@ void write_event_json(const DnsEvent& ev, Json& j) {
 
   j.key("dnsvigil").begin_object();
   j.kv("size", std::uint64_t{ev.size});
+  if (ev.dnstap != 0) j.kv("dnstap_type", sensor::dnstap_type_name(ev.dnstap));
+  if (ev.encrypted()) j.kvb("encrypted", true);
   if (ev.fragmented) j.kvb("fragmented", true);
   if (response && !ev.matched && !ev.wrong_server) j.kvb("unsolicited", true);
   if (ev.wrong_server) j.kvb("wrong_server", true);

@@ -46,6 +46,14 @@ struct OutputSettings {
   std::uint64_t rate_limit = 100;           ///< alerts per second per output (0 = unlimited)
 };
 
+/// Inputs other than packet capture (YAML `input:`).
+struct InputSettings {
+  std::vector<std::string> dnstap;          ///< unix:/path or tcp:ADDRESS:PORT to listen on (--dnstap adds)
+  std::uint64_t dnstap_queue = 65536;       ///< frames waiting to be processed before drops
+  std::string dnstap_socket_mode = "0660";  ///< permissions of unix sockets (octal)
+  std::string dnstap_socket_group;          ///< group of unix sockets (empty: the sensor's)
+};
+
 struct MetricsSettings {
   bool enabled = false;
   std::string listen = "127.0.0.1:9853";
@@ -59,6 +67,7 @@ struct RunSettings {
 
 struct Settings {
   CaptureSettings capture;
+  InputSettings input;
   sensor::PipelineOptions pipeline;
   detect::DetectorSettings detectors;
   OutputSettings outputs;

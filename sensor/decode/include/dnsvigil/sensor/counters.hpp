@@ -58,7 +58,16 @@ namespace dnsvigil::sensor {
   X(tx_unanswered, "queries that got no response before the transaction timeout")           \
   X(tx_unsolicited, "responses with no matching query in the table")                         \
   X(tx_wrong_server, "responses to a pending query from another address than the query went to") \
-  X(tx_evicted, "pending queries evicted because the transaction table was full")
+  X(tx_evicted, "pending queries evicted because the transaction table was full")              \
+  X(dnstap_frames, "dnstap data frames received")                                             \
+  X(dnstap_messages, "dnstap messages turned into DNS events")                                \
+  X(dnstap_bad_protobuf, "dnstap frames whose protobuf could not be decoded")                 \
+  X(dnstap_not_message, "dnstap frames that hold no DNS message (another Dnstap type)")       \
+  X(dnstap_unknown_type, "dnstap messages of a type this version does not know (decoded as far as possible)") \
+  X(dnstap_unknown_protocol, "dnstap messages of an unknown socket protocol (taken as UDP)")   \
+  X(dnstap_no_dns, "dnstap messages without the DNS message of their direction")              \
+  X(dnstap_no_address, "dnstap messages without a client or server address (zero address used)") \
+  X(dnstap_dropped, "dnstap frames dropped because the sensor's queue was full (the server is never stalled)")
 
 enum class Counter : std::uint16_t {
 #define DNSVIGIL_COUNTER_ENUM(id, help) id,

@@ -6,6 +6,7 @@
 
 #include "dnsvigil/dnsparse/message.hpp"
 #include "dnsvigil/sensor/addr.hpp"
+#include "dnsvigil/sensor/dnstap.hpp"
 #include "dnsvigil/sensor/names.hpp"
 #include "dnsvigil/sensor/time.hpp"
 
@@ -24,6 +25,10 @@ struct DnsEvent {
   bool has_vlan = false;
   bool fragmented = false;     ///< the message arrived in IP fragments
   std::uint8_t input = 0;      ///< index of the capture source (-i / -r order)
+  // dnstap (when the event came from a DNS server's log rather than a capture).
+  std::uint8_t dnstap = 0;     ///< its dnstap Message.Type (sensor/dnstap.hpp), 0 for captured messages
+  DnsProtocol protocol = DnsProtocol::dns;  ///< DNS over TLS, HTTPS, QUIC, DNSCrypt (dnstap only)
+  std::string_view server_identity, server_version;  ///< dnstap identity and version of the logging server
   const dnsparse::Message* msg = nullptr;
   const QueryName* qname = nullptr;  ///< first question's name (empty when none)
   std::size_t size = 0;        ///< DNS message octets
@@ -42,6 +47,11 @@ struct DnsEvent {
   [[nodiscard]] std::uint16_t client_port() const noexcept { return is_response() ? dport : sport; }
   [[nodiscard]] const IpAddr& server() const noexcept { return is_response() ? src : dst; }
   [[nodiscard]] std::uint16_t server_port() const noexcept { return is_response() ? sport : dport; }
+  /// The message travelled encrypted (DoT, DoH, DoQ, DNSCrypt: known from dnstap only).
+  [[nodiscard]] bool encrypted() const noexcept { return protocol != DnsProtocol::dns; }
+  /// A recursive server's own upstream work (dnstap RESOLVER_* and FORWARDER_* messages): it
+  /// shows the server is a resolver and is no client's behaviour.
+  [[nodiscard]] bool upstream() const noexcept { return dnstap >= 3 && dnstap <= 8 && dnstap != 5 && dnstap != 6; }
   /// Query-to-response latency in nanoseconds (0 unless matched).
   [[nodiscard]] Timestamp latency() const noexcept { return matched ? ts - query_ts : 0; }
 };

@@ -12,6 +12,7 @@
 #include "dnsvigil/sensor/counters.hpp"
 #include "dnsvigil/sensor/decode.hpp"
 #include "dnsvigil/sensor/defrag.hpp"
+#include "dnsvigil/sensor/dnstap.hpp"
 #include "dnsvigil/sensor/event.hpp"
 #include "dnsvigil/sensor/names.hpp"
 #include "dnsvigil/sensor/tcp.hpp"
@@ -48,6 +49,10 @@ class Pipeline final : private TcpMessageSink {
   /// Processes a frame of `frame_size` octets that was decoded elsewhere (the dispatcher of
   /// -j N, which counted what decoding found): `pkt.payload` is its UDP/TCP payload.
   void on_decoded(const Packet& pkt, std::size_t frame_size, Timestamp ts, std::uint8_t input = 0) noexcept;
+  /// Processes one dnstap message (a DNS server's log of a message it received or sent): the
+  /// DNS message of its direction becomes an event like a captured one, with the message's
+  /// addresses, ports and time (docs/deployment.md, dnstap).
+  void on_dnstap(const DnstapMessage& m, std::uint8_t input = 0) noexcept;
   /// Advances packet time without a packet (a worker that got none), running due expiries.
   void advance_to(Timestamp ts) noexcept { advance(ts); }
   /// End of input: delivers what TCP streams still hold, reports unanswered queries.
@@ -83,6 +88,8 @@ class Pipeline final : private TcpMessageSink {
   QueryName qname_;
   std::uint8_t input_ = 0;
   bool fragmented_ = false;
+  const DnstapMessage* dnstap_ = nullptr;  // while on_dnstap() runs
+  DnsProtocol protocol_ = DnsProtocol::dns;
   Timestamp now_ = 0;
   Timestamp next_tick_ = 0;
 };
