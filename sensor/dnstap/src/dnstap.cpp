@@ -108,15 +108,18 @@ Decoded Decoder::decode(std::span<const std::uint8_t> frame, sensor::DnstapMessa
 
 namespace {
 
-struct ReaderOptions {
-  fstrm_reader_options* ropt = fstrm_reader_options_init();
-  ReaderOptions() {
-    fstrm_reader_options_add_content_type(ropt, kContentType.data(), kContentType.size());
+// The reader options: a reader keeps referring to them until it has opened its stream (on a
+// socket, in its reading thread), so one set lives as long as the process; they are only read.
+const fstrm_reader_options* reader_options() {
+  static fstrm_reader_options* const ropt = [] {
+    fstrm_reader_options* o = fstrm_reader_options_init();
+    fstrm_reader_options_add_content_type(o, kContentType.data(), kContentType.size());
     // dnstap frames are one DNS message with its metadata: 64 KiB of DNS plus headroom.
-    fstrm_reader_options_set_max_frame_size(ropt, 256 * 1024);
-  }
-  ~ReaderOptions() { fstrm_reader_options_destroy(&ropt); }
-};
+    fstrm_reader_options_set_max_frame_size(o, 256 * 1024);
+    return o;
+  }();
+  return ropt;
+}
 
 // A connected socket as an fstrm_rdwr: exact reads, whole writes (the handshake replies).
 struct Socket {
@@ -159,6 +162,10 @@ fstrm_res socket_write(void* obj, const struct iovec* iov, int iovcnt) {
   return fstrm_res_success;
 }
 
+// The socket is open when the reader gets it; closing it is the destroy method's job.
+fstrm_res socket_open(void*) { return fstrm_res_success; }
+fstrm_res socket_close(void*) { return fstrm_res_success; }
+
 fstrm_res socket_destroy(void* obj) {
   auto* s = static_cast<Socket*>(obj);
   ::close(s->fd);
@@ -176,9 +183,8 @@ std::unique_ptr<FrameReader> FrameReader::open_file(const std::string& path) {
   if (!std::ifstream(path).good()) throw std::runtime_error(path + ": cannot read dnstap file: " + std::strerror(errno));
   fstrm_file_options* fopt = fstrm_file_options_init();
   fstrm_file_options_set_file_path(fopt, path.c_str());
-  ReaderOptions ro;
   std::unique_ptr<FrameReader> r(new FrameReader);
-  r->reader_ = fstrm_file_reader_init(fopt, ro.ropt);
+  r->reader_ = fstrm_file_reader_init(fopt, reader_options());
   fstrm_file_options_destroy(&fopt);
   if (r->reader_ == nullptr || fstrm_reader_open(r->reader_) != fstrm_res_success)
     throw std::runtime_error(path + ": not a dnstap file (Frame Streams with content type " + std::string(kContentType) +
@@ -188,12 +194,13 @@ std::unique_ptr<FrameReader> FrameReader::open_file(const std::string& path) {
 
 std::unique_ptr<FrameReader> FrameReader::for_socket(int fd) {
   fstrm_rdwr* rdwr = fstrm_rdwr_init(new Socket{fd});
+  fstrm_rdwr_set_open(rdwr, socket_open);
+  fstrm_rdwr_set_close(rdwr, socket_close);
   fstrm_rdwr_set_read(rdwr, socket_read);
   fstrm_rdwr_set_write(rdwr, socket_write);  // a write method makes the stream bidirectional
   fstrm_rdwr_set_destroy(rdwr, socket_destroy);
-  ReaderOptions ro;
   std::unique_ptr<FrameReader> r(new FrameReader);
-  r->reader_ = fstrm_reader_init(ro.ropt, &rdwr);
+  r->reader_ = fstrm_reader_init(reader_options(), &rdwr);
   if (r->reader_ == nullptr) {
     if (rdwr != nullptr) fstrm_rdwr_destroy(&rdwr);
     return nullptr;
