@@ -272,7 +272,7 @@ class Service {
   }
 
   void publish_metrics(const std::vector<std::pair<std::string, capture::CaptureStats>>& cs) {
-    if (metrics_) metrics_->publish(run_->metrics(cs));
+    if (metrics_) metrics_->publish(run_->metrics(cs, dnstap_.get()));
   }
 
   // Signals, metrics snapshots, periodic stats and the systemd watchdog, between batches.

@@ -470,7 +470,8 @@ std::size_t Run::rules() const noexcept {
   return shards_[0]->engine() != nullptr ? shards_[0]->engine()->rule_count() : 0;
 }
 
-std::string Run::metrics(const std::vector<std::pair<std::string, capture::CaptureStats>>& capture) const {
+std::string Run::metrics(const std::vector<std::pair<std::string, capture::CaptureStats>>& capture,
+                         const dnstap::Listener* dnstap) const {
   using output::PromText;
   PromText p;
   const sensor::Counters c = counters();
@@ -496,6 +497,19 @@ std::string Run::metrics(const std::vector<std::pair<std::string, capture::Captu
     p.sample("dnsvigil_capture_dropped_total", "interface=\"" + PromText::escape(iface) + "\",by=\"kernel\"", s.dropped);
     p.sample("dnsvigil_capture_dropped_total", "interface=\"" + PromText::escape(iface) + "\",by=\"interface\"",
              s.if_dropped);
+  }
+  if (dnstap != nullptr) {
+    // The listener's own figures; what became of the frames is in the dnstap_* counters above.
+    const auto& st = dnstap->stats();
+    p.family("dnsvigil_dnstap_connections_total", "counter", "Connections from DNS servers to the dnstap sockets");
+    p.sample("dnsvigil_dnstap_connections_total", "", st.connections.load());
+    p.family("dnsvigil_dnstap_received_total", "counter", "dnstap data frames received from DNS servers");
+    p.sample("dnsvigil_dnstap_received_total", "", st.frames.load());
+    p.family("dnsvigil_dnstap_queue_dropped_total", "counter",
+             "dnstap frames dropped because the queue was full (the server is never slowed down)");
+    p.sample("dnsvigil_dnstap_queue_dropped_total", "", st.dropped.load());
+    p.family("dnsvigil_dnstap_stream_errors_total", "counter", "dnstap connections that ended with a Frame Streams error");
+    p.sample("dnsvigil_dnstap_stream_errors_total", "", st.errors.load());
   }
   p.family("dnsvigil_workers", "gauge", "Worker threads (packets sharded by client address)");
   p.sample("dnsvigil_workers", "", std::uint64_t{shards_.size()});

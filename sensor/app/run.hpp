@@ -145,7 +145,8 @@ class Run final : public capture::FrameHandler {
   [[nodiscard]] bool detecting() const noexcept { return !fanout_.outputs.empty(); }
   [[nodiscard]] std::size_t rules() const noexcept;
   /// Prometheus text of everything (capture stats passed in by the caller).
-  [[nodiscard]] std::string metrics(const std::vector<std::pair<std::string, capture::CaptureStats>>& capture) const;
+  [[nodiscard]] std::string metrics(const std::vector<std::pair<std::string, capture::CaptureStats>>& capture,
+                                    const dnstap::Listener* dnstap = nullptr) const;
   /// One log line of the main figures.
   [[nodiscard]] std::string stats_line(double seconds) const;
 

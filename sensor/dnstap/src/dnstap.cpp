@@ -71,7 +71,9 @@ bool address_of(const ProtobufCBinaryData& b, sensor::IpAddr& out) noexcept {
 }
 
 sensor::Timestamp time_of(bool has_sec, std::uint64_t sec, bool has_nsec, std::uint32_t nsec) noexcept {
-  if (!has_sec) return 0;
+  // Nanoseconds since 1970 in 63 bits reach the year 2262: a time past that is no time (absent).
+  constexpr std::uint64_t kMaxSec = 9'000'000'000;
+  if (!has_sec || sec > kMaxSec) return 0;
   return static_cast<sensor::Timestamp>(sec) * sensor::kNanosPerSecond + (has_nsec ? nsec % 1'000'000'000u : 0);
 }
 
