@@ -169,7 +169,9 @@ void Pipeline::on_dns(Bytes wire, const Packet& pkt, Timestamp ts, Transport tra
   ev.fragmented = fragmented_;
   ev.input = input_;
   if (dnstap_ != nullptr) {
-    ev.dnstap = static_cast<std::uint8_t>(dnstap_->type <= dnstap_type::last ? dnstap_->type : 0xFF);
+    // Unknown types (0, or newer than this version) are 0xFF: still from dnstap.
+    const bool known = dnstap_->type >= 1 && dnstap_->type <= dnstap_type::last;
+    ev.dnstap = static_cast<std::uint8_t>(known ? dnstap_->type : 0xFF);
     ev.protocol = protocol_;
     ev.server_identity = dnstap_->identity;
     ev.server_version = dnstap_->version;
