@@ -88,14 +88,14 @@ if [[ -z "$build_dir" ]]; then
     fi
   fi
   say "== building dnsvigil, dnsgen and pcap_floor (release preset; log: $cache/build.log)"
-  if ! cmake --build --preset release --target dnsvigil dnsgen pcap_floor bench_allocs >"$cache/build.log" 2>&1; then
+  if ! cmake --build --preset release --target dnsvigil dnsgen pcap_floor bench_allocs pcap2dnstap >"$cache/build.log" 2>&1; then
     # CI builds with -Werror; a compiler-version warning in product code must not stop a
     # benchmark, so retry once without it (the figures do not depend on warning flags).
     say "   build failed:"
     grep -E '^FAILED|error:' "$cache/build.log" | head -4 | cut -c1-200 | sed 's/^/     /'
     say "   retrying with -DDNSVIGIL_WERROR=OFF (warnings are not errors for a benchmark)"
     cmake --preset release -DDNSVIGIL_WERROR=OFF >/dev/null
-    cmake --build --preset release --target dnsvigil dnsgen pcap_floor bench_allocs >>"$cache/build.log" 2>&1 ||
+    cmake --build --preset release --target dnsvigil dnsgen pcap_floor bench_allocs pcap2dnstap >>"$cache/build.log" 2>&1 ||
       { tail -20 "$cache/build.log"; exit 1; }
   fi
 fi
@@ -381,6 +381,31 @@ if ((floods)); then
     grep -E 'counters:|alerts:' "$log" | sed 's/^ */                   dnsvigil /' || true
   done
   hr
+fi
+
+# ---- dnstap ---------------------------------------------------------------------------------
+# The main files' DNS messages as the dnstap file a resolver would log (tests/dnstap/pcap2dnstap),
+# read by one thread with every rule on: messages per second (issue 14's figure).
+p2d="$build_dir/tests/dnstap/pcap2dnstap"
+say
+if [[ -x "$p2d" ]]; then
+  say "dnstap: dnsvigil -q -c bench-config.yaml -r FILE.dnstap --alerts-json /dev/null (every rule, one thread);"
+  say "the file holds the main file's DNS messages as CLIENT_QUERY/CLIENT_RESPONSE frames."
+  hr
+  printf '%-6s %10s %8s %8s %12s %12s %8s\n' size messages wall_s cpu_s msgs/s msgs/cpu_s rss_MiB
+  for n in "${size_list[@]}"; do
+    f=$(main_file "$n")
+    tap="${f%.pcap}.dnstap"
+    [[ -s "$tap" ]] || "$p2d" "$f" "$tap" 2>/dev/null
+    warm "$tap"
+    msgs=$("$dnsvigil" -c "$config" -r "$tap" --alerts-json /dev/null 2>&1 | sed -n 's/.*dns: \([0-9]*\) messages.*/\1/p')
+    measure dnstap "$dnsvigil" -q -c "$config" -r "$tap" --alerts-json /dev/null
+    printf '%-6s %10s %8s %8s %12s %12s %8s\n' "$(human "$n")" "$msgs" "$m_wall" "$m_cpu" "$(pps "$msgs" "$m_wall")" \
+      "$(pps "$msgs" "$m_cpu")" "$m_rss"
+  done
+  hr
+else
+  say "dnstap: skipped ($p2d is missing)"
 fi
 
 # ---- precision ------------------------------------------------------------------------------
