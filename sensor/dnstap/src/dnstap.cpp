@@ -123,7 +123,8 @@ const fstrm_reader_options* reader_options() {
   return ropt;
 }
 
-// A connected socket as an fstrm_rdwr: exact reads, whole writes (the handshake replies).
+// A descriptor (a connected socket, or a file) as an fstrm_rdwr: exact reads, whole writes (the
+// handshake replies, sockets only).
 struct Socket {
   int fd;
 };
@@ -182,24 +183,26 @@ FrameReader::~FrameReader() {
 }
 
 std::unique_ptr<FrameReader> FrameReader::open_file(const std::string& path) {
-  if (!std::ifstream(path).good()) throw std::runtime_error(path + ": cannot read dnstap file: " + std::strerror(errno));
-  fstrm_file_options* fopt = fstrm_file_options_init();
-  fstrm_file_options_set_file_path(fopt, path.c_str());
-  std::unique_ptr<FrameReader> r(new FrameReader);
-  r->reader_ = fstrm_file_reader_init(fopt, reader_options());
-  fstrm_file_options_destroy(&fopt);
-  if (r->reader_ == nullptr || fstrm_reader_open(r->reader_) != fstrm_res_success)
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(path + ": cannot read dnstap file: " + std::strerror(errno));
+  // The descriptor belongs to the reader's stream from here on (closed by its destroy method,
+  // whatever happens: libfstrm's own file stream stays open when a file's start is wrong).
+  std::unique_ptr<FrameReader> r = stream(fd, false);
+  if (r == nullptr || fstrm_reader_open(r->reader_) != fstrm_res_success)
     throw std::runtime_error(path + ": not a dnstap file (Frame Streams with content type " + std::string(kContentType) +
                              ")");
   return r;
 }
 
-std::unique_ptr<FrameReader> FrameReader::for_socket(int fd) {
+std::unique_ptr<FrameReader> FrameReader::for_socket(int fd) { return stream(fd, true); }
+
+std::unique_ptr<FrameReader> FrameReader::stream(int fd, bool bidirectional) {
   fstrm_rdwr* rdwr = fstrm_rdwr_init(new Socket{fd});
   fstrm_rdwr_set_open(rdwr, socket_open);
   fstrm_rdwr_set_close(rdwr, socket_close);
   fstrm_rdwr_set_read(rdwr, socket_read);
-  fstrm_rdwr_set_write(rdwr, socket_write);  // a write method makes the stream bidirectional
+  // A write method makes the stream bidirectional: the handshake of a server's connection.
+  if (bidirectional) fstrm_rdwr_set_write(rdwr, socket_write);
   fstrm_rdwr_set_destroy(rdwr, socket_destroy);
   std::unique_ptr<FrameReader> r(new FrameReader);
   r->reader_ = fstrm_reader_init(reader_options(), &rdwr);

@@ -3,6 +3,7 @@
 // and a unix socket with the bidirectional handshake), read back by dnsvigil's reader and
 // listener, and turned into DNS events by the packet path.
 #include <catch2/catch.hpp>
+#include <fcntl.h>
 #include <fstrm.h>
 #include <unistd.h>
 
@@ -257,6 +258,22 @@ TEST_CASE("dnstap: a file written by libfstrm reads back frame by frame", "[dnst
   // A pcap is no dnstap file: a clear error naming it.
   CHECK_THROWS_WITH(dnstap::FrameReader::open_file(std::string(DNSVIGIL_SOURCE_DIR) + "/pcaps/demo.pcap"),
                     Catch::Contains("not a dnstap file"));
+  // ... and refusing a damaged start leaves no descriptor open (libfstrm's own file stream did:
+  // a fuzz run ran out of descriptors).
+  {
+    std::FILE* f = std::fopen(path, "wb");
+    const unsigned char bad[] = {0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 2, 'z'};
+    std::fwrite(bad, 1, sizeof bad, f);
+    std::fclose(f);
+  }
+  const auto open_fds = [] {
+    int n = 0;
+    for (int fd = 0; fd < 1024; ++fd) n += fcntl(fd, F_GETFD) != -1;
+    return n;
+  };
+  const int before = open_fds();
+  for (int i = 0; i < 50; ++i) CHECK_THROWS(dnstap::FrameReader::open_file(path));
+  CHECK(open_fds() == before);
   std::remove(path);
 }
 

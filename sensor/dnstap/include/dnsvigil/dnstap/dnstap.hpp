@@ -58,6 +58,7 @@ class FrameReader {
 
  private:
   FrameReader() = default;
+  static std::unique_ptr<FrameReader> stream(int fd, bool bidirectional);
   ::fstrm_reader* reader_ = nullptr;
 };
 
