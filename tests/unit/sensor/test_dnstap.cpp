@@ -268,7 +268,7 @@ TEST_CASE("dnstap: a file written by libfstrm reads back frame by frame", "[dnst
   }
   const auto open_fds = [] {
     int n = 0;
-    for (int fd = 0; fd < 1024; ++fd) n += fcntl(fd, F_GETFD) != -1;
+    for (int d = 0; d < 1024; ++d) n += fcntl(d, F_GETFD) != -1;
     return n;
   };
   const int before = open_fds();
