@@ -230,6 +230,7 @@ struct Policy::RoleTable {
     std::uint8_t multi[8];                // the base was tried with two or more suffixes
     std::uint8_t n_bases, next_base, n_multi;
     std::uint8_t roles;                   // learned
+    Timestamp acme_last;                  // last _acme-challenge query (an ACME client's polling)
   };
   struct Key {
     IpAddr client;
@@ -435,6 +436,11 @@ bool Policy::from_ptr_answer(const IpAddr& client, std::uint64_t name_hash, Time
   return ptr_targets_->key[slot] == k && now - ptr_targets_->when[slot] <= PtrTargets::kKeep;
 }
 
+bool Policy::acme_polling(const IpAddr& client, Timestamp now) const noexcept {
+  const auto* e = role_table_->table.find({client});
+  return e != nullptr && e->value.acme_last != 0 && now - e->value.acme_last <= kAcmeWindow;
+}
+
 bool Policy::popular(std::uint64_t domain_hash) const noexcept {
   if (const auto* d = popularity_->table.find({domain_hash}); d != nullptr && d->value.popular) return true;
   const auto& sp = popularity_->shared_popular;
@@ -461,11 +467,12 @@ void Policy::learn_roles(const sensor::DnsEvent& ev, const NameTraits& t) noexce
                                                t.service->kind == sensor::ServiceKind::allowlist);
   const bool check = listed || t.reversed_ip || (reverse && !internal(addr));
   const bool ptr = reverse || (qtype == PTR && q.registered_domain().ends_with(".arpa"));
-  if (!sender_policy && !check && !ptr && t.expansion == 0) return;
+  if (!sender_policy && !check && !ptr && t.expansion == 0 && !t.acme) return;
 
   auto [e, inserted] = role_table_->table.emplace({ev.src}, ev.ts, [&](auto& victim) { role_table_->forget(victim.value); });
   (void)inserted;
   RoleTable::State& st = e->value;
+  if (t.acme) st.acme_last = ev.ts;
   const auto fp = [](std::uint64_t h) { return static_cast<std::uint32_t>(h ^ (h >> 32)) | 1u; };
   if (sender_policy) {
     RoleTable::add(st.mail_domains, st.n_domains, fp(q.domain_hash()));

@@ -187,6 +187,8 @@ class Beaconing final : public Detector {
     if ((qtype == MX || qtype == TXT || qtype == SPF || qtype == PTR) && (ctx.roles() & kRoleMailServer) != 0) return;
     const std::uint64_t dh = ev.qname->domain_hash();
     if (ctx.policy.popular(dh)) return;
+    // An ACME client polling its DNS-01 challenges runs on a fixed timer, for minutes.
+    if (ctx.policy.acme_polling(ev.src, ev.ts)) return;
     const std::string_view domain = ev.qname->registered_domain();
     observe(ev, {ev.src, dh, 0, {}}, domain, ctx);
     observe(ev, {ev.src, ev.qname->hash(), 1, {}}, domain, ctx);

@@ -66,6 +66,9 @@ class RogueResolver final : public Detector {
     // Without a configured resolver list, RD=0 queries are iterative resolution by a resolver
     // (the policy learns it), not a host using someone else's resolver.
     if (!ctx.policy.resolvers_configured() && !ev.msg->header().rd()) return;
+    // An ACME client asks the zone's authoritative servers directly (RD=0) whether its
+    // challenge record is there yet: no resolver is used.
+    if (ctx.name->acme && !ev.msg->header().rd()) return;
     check(ev.ts, ev.src, ev.dst, ev.sport, ev.dport, ev.transport, &ev, ctx);
   }
 

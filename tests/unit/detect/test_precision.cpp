@@ -868,3 +868,47 @@ TEST_CASE("precision: a duplicate of an answered response is not spoofing", "[pr
   REQUIRE(sink.alerts.size() == 1);
   check_trigger(sink.alerts[0], "conflicting_answers");
 }
+
+// ---- ACME DNS-01 polling ---------------------------------------------------------------------
+
+TEST_CASE("precision: an ACME client polling its challenges is no beacon and uses no rogue resolver",
+          "[precision][acme]") {
+  // As lego does it (pcaps/detect/precision/acme-dns01-polling.pcap): every 3 s the zone's NS
+  // through the resolver, then the challenge TXT at the zone's authoritative server (RD=0).
+  const auto poll = [](Engine& engine, bool acme) {
+    for (int i = 0; i < 20; ++i) {
+      const Timestamp t = kT0 + i * 3 * kSec;
+      if (acme) feed(engine, {.ts = t, .client = "10.0.0.41", .name = "_acme-challenge.www.examplecorp-shop.com",
+                              .qtype = rrtype::TXT});
+      feed(engine, {.ts = t + kMs, .client = "10.0.0.41", .name = "examplecorp-shop.com", .qtype = rrtype::NS});
+      if (acme)
+        feed(engine, {.ts = t + 2 * kMs, .client = "10.0.0.41", .server = "198.51.100.20",
+                      .name = "_acme-challenge.www.examplecorp-shop.com", .qtype = rrtype::TXT, .rd = false});
+    }
+    engine.finish();
+  };
+  DetectorSettings s = only({"beaconing", "rogue_resolver"});
+  s.network.resolvers = pfxs({"10.0.0.53/32"});
+  {
+    Sink sink;
+    Engine engine(s, sink);
+    poll(engine, true);
+    CHECK(sink.alerts.empty());
+  }
+  {
+    // Control: the same NS lookups on the same clock without the challenge are a beacon.
+    Sink sink;
+    Engine engine(s, sink);
+    poll(engine, false);
+    CHECK(sink.of("beaconing").size() >= 1);
+  }
+  {
+    // Control: an RD=0 query of another name to the outside server is still judged.
+    Sink sink;
+    Engine engine(s, sink);
+    feed(engine, {.ts = kT0, .client = "10.0.0.41", .server = "198.51.100.20", .name = "www.examplecorp-shop.com",
+                  .rd = false});
+    engine.finish();
+    CHECK(sink.of("rogue_resolver").size() == 1);
+  }
+}

@@ -188,6 +188,12 @@ class Policy {
   /// address lookup is a forward confirmation (mail servers, SSH and web servers), a name the
   /// client did not choose.
   [[nodiscard]] bool from_ptr_answer(const IpAddr& client, std::uint64_t name_hash, Timestamp now) const noexcept;
+  /// An ACME client validating DNS-01 challenges: `client` asked for an `_acme-challenge` name
+  /// within kAcmeWindow. It polls the challenge, the zone's SOA and NS and the name servers'
+  /// addresses on a fixed timer, at the zone's authoritative servers directly, until the
+  /// record shows.
+  [[nodiscard]] bool acme_polling(const IpAddr& client, Timestamp now) const noexcept;
+  static constexpr Timestamp kAcmeWindow = 10 * kMinute;
   /// A registered domain looked up by `popular_clients` distinct clients or more.
   [[nodiscard]] bool popular(std::uint64_t domain_hash) const noexcept;
   /// Without network.resolvers: whether enough internal clients have been seen to know the
