@@ -15,10 +15,13 @@ build_pkgs=(
 )
 test_pkgs=(
   tshark tcpdump tcpreplay iproute2 dnsutils rsyslog systemd python3 logrotate man-db dpkg-dev
+  bind9 unbound knot-dnsutils openssl curl
 )
 lab_pkgs=(
   bind9 bind9-utils knot knot-dnsutils dnsrecon fierce dnsenum dnsmap gobuster iodine dns2tcp
   python3-scapy wireshark-common
+  postfix swaks opendkim opendmarc postfix-policyd-spf-python rspamd clamav-freshclam chromium nmap unbound
+  lego pebble openssl
 )
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
@@ -43,5 +46,19 @@ if [[ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/
 fi
 # tshark asks whether non-root users may capture; answer no without a prompt.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | $sudo debconf-set-selections
+# postfix (lab only) asks for a mail configuration type; the lab writes its own configs, so none is made in /etc.
+echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Servers installed here (bind9, unbound, knot, postfix ...) are for the tests and the lab, which start
+# their own instances in network namespaces: the system services the packages enable on install
+# are stopped and disabled. Servers that were installed before are left as they were.
+if [[ -d /run/systemd/system ]]; then
+  for p in "${missing[@]}"; do
+    case "$p" in
+      bind9) unit=named ;; unbound | knot | postfix | opendkim | opendmarc | rspamd | clamav-freshclam) unit=$p ;;
+      *) continue ;;
+    esac
+    $sudo systemctl disable --now "$unit" >/dev/null 2>&1 || true
+  done
+fi
 echo "setup: done"

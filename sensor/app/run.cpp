@@ -364,7 +364,7 @@ void Run::on_dnstap(dnsparse::Bytes frame, std::uint8_t input) {
     return;
   }
   if (frame.size() > kMaxDnstapFrame) {
-    dispatch_counters_.add(sensor::Counter::dnstap_dropped);
+    dispatch_counters_.add(sensor::Counter::dnstap_oversize);
     return;
   }
   // The worker of its client: the query side, whichever way the message went.

@@ -67,7 +67,7 @@ namespace dnsvigil::sensor {
   X(dnstap_unknown_protocol, "dnstap messages of an unknown socket protocol (taken as UDP)")   \
   X(dnstap_no_dns, "dnstap messages without the DNS message of their direction")              \
   X(dnstap_no_address, "dnstap messages without a client or server address (zero address used)") \
-  X(dnstap_dropped, "dnstap frames dropped because the sensor's queue was full (the server is never stalled)")
+  X(dnstap_oversize, "dnstap frames too large for a worker's ring (-j N: about 66 KiB), dropped")
 
 enum class Counter : std::uint16_t {
 #define DNSVIGIL_COUNTER_ENUM(id, help) id,
