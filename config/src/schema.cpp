@@ -8,6 +8,7 @@ namespace {
 
 constexpr std::string_view kRoles[] = {"tap", "recursive", "authoritative"};
 constexpr std::string_view kTransports[] = {"unix", "udp", "tcp"};
+constexpr std::string_view kHeuristic[] = {"off", "external", "all"};
 constexpr std::string_view kFormats[] = {"rfc5424", "rfc3164"};
 constexpr std::string_view kFacilities[] = {"kern",   "user",   "mail",   "daemon", "auth",   "syslog",
                                             "lpr",    "news",   "uucp",   "cron",   "authpriv", "ftp",
@@ -52,6 +53,12 @@ const Key kKeys[] = {
         "on the command line wins.",
         0, 0),
     KEY("capture.dns_ports", ports, pipeline.dns_ports, "UDP and TCP ports decoded as DNS.", 0, 0),
+    KEY("capture.dns_heuristic", string, capture.dns_heuristic,
+        "DNS on ports outside dns_ports (a resolver on 5353, 8053, UDP 443): recognised by a strict check of the "
+        "message when the server is outside network.internal (external), whatever the server (all), or never (off). "
+        "The default live filter admits UDP datagrams shaped like DNS on any port; TCP on other ports needs a filter "
+        "that admits it.",
+        0, 0, kHeuristic),
     KEY("capture.watch_ports", ports, pipeline.watch_ports,
         "Ports of encrypted DNS (DoT 853, DoQ) whose connection attempts are reported to the rules.", 0, 0),
     // other inputs
@@ -409,6 +416,9 @@ const Key* find_key(std::string_view path) {
 void Settings::finalize() {
   for (std::size_t i = 0; i < std::size(kRoles); ++i)
     if (role == kRoles[i]) detectors.network.role = static_cast<detect::Role>(i);
+  (void)sensor::parse_off_port_mode(capture.dns_heuristic, pipeline.off_port);  // the schema checked the choice
+  pipeline.internal = {};
+  for (const sensor::Prefix& p : detectors.network.internal) pipeline.internal.add(p);
 }
 
 }  // namespace dnsvigil::config

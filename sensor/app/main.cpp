@@ -121,17 +121,24 @@ class Service {
     if (!cli_.files.empty()) {
       // Replays open files one at a time (below); nothing privileged to open first.
     } else {
+      // The default filter follows capture.dns_ports, watch_ports and dns_heuristic.
+      std::vector<std::uint16_t> ports = settings_.pipeline.dns_ports;
+      ports.insert(ports.end(), settings_.pipeline.watch_ports.begin(), settings_.pipeline.watch_ports.end());
+      const std::string filter =
+          settings_.capture.filter.empty()
+              ? capture::default_filter(ports, settings_.pipeline.off_port != sensor::OffPortMode::off)
+              : settings_.capture.filter;
       for (const auto& iface : settings_.capture.interfaces) {
         capture::LiveOptions lo;
         lo.interface = iface;
-        lo.filter = settings_.capture.filter;
+        lo.filter = filter;
         lo.snaplen = static_cast<int>(settings_.capture.snaplen);
         lo.buffer_mib = static_cast<int>(settings_.capture.buffer_size >> 20);
         lo.promiscuous = settings_.capture.promiscuous;
         lo.timeout_ms = static_cast<int>(settings_.capture.timeout / 1'000'000);
         sources.push_back(capture::Source::open_live(lo));
         spdlog::info("capturing on {} ({}), filter: {}", iface, capture::link_type_name(sources.back()->link_type()),
-                     lo.filter.empty() ? capture::default_filter() : lo.filter);
+                     lo.filter);
       }
     }
     // Output files are opened as run.user, so that it owns them and can reopen them on SIGHUP.

@@ -214,6 +214,7 @@ Run::Run(const config::Settings& s, output::Observer obs, std::vector<std::uniqu
   if (n == 1) return;
   for (const std::uint16_t p : s.pipeline.dns_ports) dns_ports_.set(p);
   defrag_ = std::make_unique<sensor::Defragmenter>(s.pipeline.defrag, dispatch_counters_);
+  off_port_ = std::make_unique<sensor::OffPortDns>(s.pipeline.off_port, s.pipeline.internal);
   for (std::size_t i = 0; i < n; ++i) {
     auto w = std::make_unique<Worker>();
     Shard* shard = shards_[i].get();
@@ -313,7 +314,11 @@ void Run::dispatch(sensor::Timestamp ts, dnsparse::Bytes frame) {
     next_tick_ = dispatch_now_ - dispatch_now_ % sensor::kNanosPerSecond + sensor::kNanosPerSecond;
   }
   const auto route = [&](const sensor::Packet& p) {
-    const sensor::IpAddr& client = dns_ports_.test(p.dport) ? p.src : dns_ports_.test(p.sport) ? p.dst : p.src;
+    bool to_dst = !dns_ports_.test(p.dport) && dns_ports_.test(p.sport);
+    // DNS on another port: the worker's pipeline recognises it the same way.
+    if (!dns_ports_.test(p.dport) && !dns_ports_.test(p.sport) && off_port_->enabled())
+      to_dst = off_port_->classify(p, dispatch_now_, off_port_msg_) == sensor::OffPortDns::Side::client_dst;
+    const sensor::IpAddr& client = to_dst ? p.dst : p.src;
     return XXH3_64bits(client.bytes.data(), client.bytes.size()) % workers_.size();
   };
   sensor::Packet pkt;

@@ -178,3 +178,5 @@ class Run final : public capture::FrameHandler {
 };
 
 }  // namespace dnsvigil::app
+  std::unique_ptr<sensor::OffPortDns> off_port_;  // DNS on other ports: which side is the client
+  dnsparse::Message off_port_msg_;

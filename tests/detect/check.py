@@ -100,6 +100,20 @@ EXTRA = {
     "pcaps/detect/rogue_resolver/pos-dot853-1111.pcap": [
         ("DNS over TLS", lambda al: first(al, "rogue_resolver", lambda a: ev(a, "port") == 853 and ev(a, "encrypted") is True)),
     ],
+    "pcaps/detect/rogue_resolver/pos-offport-8053.pcap": [
+        ("DNS on port 8053, readable", lambda al: first(al, "rogue_resolver", lambda a: ev(a, "port") == 8053
+                                                        and ev(a, "encrypted") is False
+                                                        and "DNS on port 8053" in a["message"]
+                                                        and a["destination"]["ip"] == "8.8.8.8")),
+    ],
+    "pcaps/detect/rogue_resolver/pos-offport-udp443.pcap": [
+        ("plain DNS on UDP 443", lambda al: first(al, "rogue_resolver", lambda a: ev(a, "port") == 443
+                                                  and a["network"]["transport"] == "udp")),
+    ],
+    "pcaps/detect/rogue_resolver/pos-offport-5353.pcap": [
+        ("an outside resolver on 5353", lambda al: first(al, "rogue_resolver", lambda a: ev(a, "port") == 5353
+                                                         and a["destination"]["ip"] == "9.9.9.9")),
+    ],
     "pcaps/detect/tunneling/pos-atomic-burst.pcap": [
         ("the seed ES|QL rule fires", lambda al: first(al, "tunneling", lambda a: ev(a, "trigger") == "seed_esql_rule"
                                                       and ev(a, "query_count") > 20 and ev(a, "unique_subdomains") > 10)),

@@ -49,8 +49,10 @@ def main():
                 failures.append(f"{cap}: pcap2dnstap failed: {c.stderr.strip()}")
                 continue
             a_pcap, n_pcap = replay(binary, root, cap)
-            a_tap, n_tap = replay(binary, root, tap)
             name = os.path.relpath(cap, root)
+            if n_pcap is not None and n_pcap[0] == 0 and not a_pcap:
+                continue  # no DNS message at all (multicast DNS only, say): nothing a server would log
+            a_tap, n_tap = replay(binary, root, tap)
             if n_pcap is None or n_tap is None or n_tap[0] == 0:
                 failures.append(f"{name}: no message counts in the summaries ({n_pcap}, {n_tap})")
             elif n_pcap != n_tap:

@@ -635,13 +635,15 @@ def _tshark_side_source() -> str:
     return "\n".join(parts)
 
 
-def cached_tshark_messages(path: Path, tshark: str, cache: Path | None) -> tuple[list[Msg], str]:
+def cached_tshark_messages(path: Path, tshark: str, cache: Path | None,
+                           off_ports: tuple = ()) -> tuple[list[Msg], str]:
     """tshark_messages(), remembered in `cache` by the capture's content, the tshark version and
     this script's source (any edit invalidates), so repeated CTest runs skip tshark."""
     if cache is None:
-        return tshark_messages(path, tshark)
+        return tshark_messages(path, tshark, off_ports)
     h = hashlib.sha256()
     h.update(_tshark_side_source().encode())
+    h.update(repr(off_ports).encode())
     h.update(tshark_version(tshark).encode())
     h.update(path.read_bytes())
     entry = cache / (h.hexdigest() + ".pickle")
@@ -650,7 +652,7 @@ def cached_tshark_messages(path: Path, tshark: str, cache: Path | None) -> tuple
             return pickle.load(f), ""
     except (OSError, pickle.PickleError, EOFError, AttributeError):
         pass
-    msgs, err = tshark_messages(path, tshark)
+    msgs, err = tshark_messages(path, tshark, off_ports)
     if not err:
         cache.mkdir(parents=True, exist_ok=True)
         tmp = entry.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
@@ -660,10 +662,19 @@ def cached_tshark_messages(path: Path, tshark: str, cache: Path | None) -> tuple
     return msgs, err
 
 
-def tshark_messages(path: Path, tshark: str) -> tuple[list[Msg], str]:
-    """DNS messages tshark dissects on port 53; ("", error text) on failure."""
-    argv = [tshark, "-n", "-r", str(path), "-T", "json", "-x", "-Y", DISPLAY_FILTER,
-            "-J", "frame dns _ws.malformed"]
+def tshark_messages(path: Path, tshark: str, off_ports: tuple = ()) -> tuple[list[Msg], str]:
+    """DNS messages tshark dissects on port 53, and on the (transport, port) pairs of `off_ports`
+    (where dnsvigil recognised DNS on another port: tshark is told to decode them as DNS);
+    ("", error text) on failure."""
+    display = DISPLAY_FILTER
+    decode_as: list[str] = []
+    for transport, port in off_ports:
+        decode_as += ["-d", f"{transport}.port=={port},dns"]
+    if off_ports:
+        more = "".join(f" || {transport}.port == {port}" for transport, port in off_ports)
+        display = display.replace("tcp.port == 53)", "tcp.port == 53" + more + ")")
+    argv = [tshark, "-n", "-r", str(path), "-T", "json", "-x", "-Y", display,
+            "-J", "frame dns _ws.malformed"] + decode_as
     # tshark's TCP preferences stay at their defaults (tcp.reassemble_out_of_order FALSE): after
     # a capture hole tshark dissects the PDUs that follow at once, as a passive sensor must;
     # with out-of-order reassembly on it would hold everything behind a hole that never fills.
@@ -924,12 +935,18 @@ def check_file(path: Path, rel: str, dnsvigil: str, tshark: str, verbose: bool, 
     run = pcaplib.run_dnsvigil(dnsvigil, [path])
     if run.crashed:
         r.crash = run.describe_failure()
+    events: list[dict] = []
     try:
-        vg = vigil_messages(run.events()) if not run.crashed else []
+        events = run.events() if not run.crashed else []
+        vg = vigil_messages(events)
     except (ValueError, KeyError) as e:
         r.crash = r.crash or f"unparsable --dump-json output: {e}"
         vg = []
-    ts, err = cached_tshark_messages(path, tshark, cache)
+    # DNS dnsvigil recognised on other ports (capture.dns_heuristic): tshark decodes those ports too.
+    off_ports = tuple(sorted({(e["network"]["transport"], e["destination"]["port"] if e["dns"]["type"] == "query"
+                               else e["source"]["port"])
+                              for e in events if e.get("dnsvigil", {}).get("off_port")}))
+    ts, err = cached_tshark_messages(path, tshark, cache, off_ports)
     r.tshark_error = err
     pairs, missing, extra = pair_messages(ts, vg)
     for t, v in pairs:

@@ -44,6 +44,7 @@ struct Pending {
   Timestamp first;
   std::uint16_t sport, dport;
   sensor::Transport transport;
+  bool encrypted;
   FixedText<96> qname;
 };
 constexpr std::size_t kPending = 4096;
@@ -62,20 +63,24 @@ class RogueResolver final : public Detector {
   }
 
   void on_event(const sensor::DnsEvent& ev, Context& ctx) override {
-    if (ev.is_response() || !ports_[ev.dport] || allow_.allows(ev)) return;
+    // DNS ports, DNS recognised on other ports (capture.dns_heuristic: a resolver on 8053), and
+    // whatever a server's dnstap logs (DNS by definition, on any port).
+    if (ev.is_response() || !(ports_[ev.dport] || ev.off_port || ev.dnstap != 0) || allow_.allows(ev)) return;
     // Without a configured resolver list, RD=0 queries are iterative resolution by a resolver
     // (the policy learns it), not a host using someone else's resolver.
     if (!ctx.policy.resolvers_configured() && !ev.msg->header().rd()) return;
     // An ACME client asks the zone's authoritative servers directly (RD=0) whether its
     // challenge record is there yet: no resolver is used.
     if (ctx.name->acme && !ev.msg->header().rd()) return;
-    check(ev.ts, ev.src, ev.dst, ev.sport, ev.dport, ev.transport, &ev, ctx);
+    // Encrypted: DoT, DoH, DoQ as a server's dnstap reports them, or port 853 (RFC 7858).
+    check(ev.ts, ev.src, ev.dst, ev.sport, ev.dport, ev.transport, ev.encrypted() || ev.dport == 853, &ev, ctx);
   }
 
   void on_flow(const sensor::FlowEvent& f, Context& ctx) override {
     if (!ports_[f.dport]) return;
     if (allow_.clients.contains(f.src) || allow_.servers.contains(f.dst)) return;
-    check(f.ts, f.src, f.dst, f.sport, f.dport, f.transport, nullptr, ctx);
+    // A connection attempt to a watched port (DoT 853): its DNS is not readable.
+    check(f.ts, f.src, f.dst, f.sport, f.dport, f.transport, true, nullptr, ctx);
   }
 
   void on_tick(Context& ctx) override {
@@ -90,7 +95,7 @@ class RogueResolver final : public Detector {
     for (const auto& [k, p] : due) {
       if (ctx.policy.usage(k.server).defacto) continue;
       deviation_sample_ = p.qname.str();
-      check(ctx.now, k.client, k.server, p.sport, p.dport, p.transport, nullptr, ctx, p.first);
+      check(ctx.now, k.client, k.server, p.sport, p.dport, p.transport, p.encrypted, nullptr, ctx, p.first);
     }
     deviation_sample_.clear();
   }
@@ -118,7 +123,8 @@ class RogueResolver final : public Detector {
   }
 
   void check(Timestamp ts, const IpAddr& client, const IpAddr& server, std::uint16_t sport, std::uint16_t dport,
-             sensor::Transport transport, const sensor::DnsEvent* ev, Context& ctx, Timestamp since = 0) {
+             sensor::Transport transport, bool encrypted, const sensor::DnsEvent* ev, Context& ctx,
+             Timestamp since = 0) {
     // Only internal clients, and never a resolver's own upstream traffic.
     if (!ctx.policy.internal(client) || ctx.policy.resolver(client)) return;
     const Verdict v = judge(server, ctx);
@@ -129,6 +135,7 @@ class RogueResolver final : public Detector {
         p->value.sport = sport;
         p->value.dport = dport;
         p->value.transport = transport;
+        p->value.encrypted = encrypted;
         p->value.qname.set(ev != nullptr ? ev->qname->lower() : std::string_view{});
       }
       return;
@@ -180,10 +187,10 @@ class RogueResolver final : public Detector {
     }
     a.first_seen = st.first;
     a.last_seen = ts;
-    const bool encrypted = dport != 53;
     std::string server_text = text_of(server);
     const bool learned = !ctx.policy.resolvers_configured();
-    const std::string what = std::string(encrypted ? "encrypted DNS (port " + std::to_string(dport) + ")" : "DNS");
+    const std::string port_text = "port " + std::to_string(dport);
+    const std::string what = encrypted ? "encrypted DNS (" + port_text + ")" : dport != 53 ? "DNS on " + port_text : "DNS";
     a.reason = learned ? "deviation: internal host sent " + what + " to " + server_text +
                              ", which its peers do not use as a resolver"
                        : "unsanctioned_server: internal host sent " + what + " to " + server_text +

@@ -91,8 +91,16 @@ std::string link_type_name(int link_type) {
   return n != nullptr ? std::string(n) : std::to_string(link_type);
 }
 
-std::string default_filter(const std::string& ports_expr) {
-  const std::string dns = "(udp " + ports_expr + " or tcp " + ports_expr + " or (ip[6:2] & 0x3fff != 0) or ip6[6] == 44)";
+std::string default_filter(const std::vector<std::uint16_t>& ports, bool off_port) {
+  std::string port_list;
+  for (const std::uint16_t p : ports) port_list += (port_list.empty() ? "port " : " or port ") + std::to_string(p);
+  std::string dns = "(ip[6:2] & 0x3fff != 0) or ip6[6] == 44";
+  if (!port_list.empty()) dns = "((udp or tcp) and (" + port_list + ")) or " + dns;
+  // DNS header after the 8-octet UDP header: flags at 10, QDCOUNT at 12, ANCOUNT and NSCOUNT at 14.
+  if (off_port)
+    dns += " or (udp and udp[12:2] = 1 and (udp[14:4] = 0 or udp[10] & 0x80 != 0))"
+           " or (ip6[6] = 17 and ip6[52:2] = 1 and (ip6[54:4] = 0 or ip6[50] & 0x80 != 0))";
+  dns = "(" + dns + ")";
   return dns + " or (vlan and " + dns + ") or (vlan and vlan and " + dns + ")";
 }
 

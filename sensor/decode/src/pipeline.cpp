@@ -9,7 +9,8 @@ Pipeline::Pipeline(const PipelineOptions& options, EventSink& sink)
       services_(options.services),
       defrag_(options.defrag, c_),
       tcp_(options.tcp, c_, *this),
-      tx_(options.transactions, c_) {
+      tx_(options.transactions, c_),
+      off_port_(options.off_port, options.internal) {
   for (const std::uint16_t p : options.dns_ports) ports_.set(p);
   for (const std::uint16_t p : options.watch_ports) watch_.set(p);
 }
@@ -73,7 +74,7 @@ void Pipeline::on_decoded(const Packet& pkt, std::size_t frame_size, Timestamp t
 }
 
 void Pipeline::on_transport(Packet& pkt, Timestamp ts) noexcept {
-  if (!ports_.test(pkt.sport) && !ports_.test(pkt.dport)) {
+  if (!ports_.test(pkt.sport) && !ports_.test(pkt.dport) && !off_port(pkt, ts)) {
     c_.add(Counter::not_dns);
     const bool syn = pkt.proto == kProtoTcp && (pkt.tcp_flags & (tcpflag::SYN | tcpflag::ACK)) == tcpflag::SYN;
     if (watch_.test(pkt.dport) && (syn || pkt.proto == kProtoUdp)) {
@@ -94,6 +95,13 @@ void Pipeline::on_transport(Packet& pkt, Timestamp ts) noexcept {
   } else {
     on_dns(pkt.payload, pkt, ts, Transport::udp);
   }
+}
+
+// DNS on a port that is not a DNS port (capture.dns_heuristic), counted.
+bool Pipeline::off_port(const Packet& pkt, Timestamp ts) noexcept {
+  if (!off_port_.enabled() || off_port_.classify(pkt, ts, msg_) == OffPortDns::Side::none) return false;
+  c_.add(Counter::off_port_dns);
+  return true;
 }
 
 void Pipeline::on_tcp_message(Bytes msg, const Packet& pkt, Timestamp ts) { on_dns(msg, pkt, ts, Transport::tcp); }
@@ -167,6 +175,7 @@ void Pipeline::on_dns(Bytes wire, const Packet& pkt, Timestamp ts, Transport tra
   ev.has_vlan = pkt.vlan_count != 0;
   ev.vlan = pkt.vlan[0];
   ev.fragmented = fragmented_;
+  ev.off_port = dnstap_ == nullptr && !ports_.test(pkt.sport) && !ports_.test(pkt.dport);
   ev.input = input_;
   if (dnstap_ != nullptr) {
     // Unknown types (0, or newer than this version) are 0xFF: still from dnstap.

@@ -187,6 +187,7 @@ void write_event_json(const DnsEvent& ev, Json& j) {
   if (ev.duplicate) j.kvb("duplicate_response", true);
   if (ev.conflicting) j.kvb("conflicting_answer", true);
   if (const sensor::Service* sv = ev.qname->service()) {
+  if (ev.off_port) j.kvb("off_port", true);
     j.key("service").begin_object();
     j.kv("kind", sensor::service_kind_name(sv->kind));
     j.kv("domain", sv->domain);

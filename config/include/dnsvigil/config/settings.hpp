@@ -21,6 +21,7 @@ struct CaptureSettings {
   bool promiscuous = true;
   Timestamp timeout = 100 * 1'000'000;      ///< 100 ms: block hand-over latency
   std::string filter;                       ///< BPF; empty = DNS ports + IP fragments
+  std::string dns_heuristic = "external";   ///< off, external, all: mapped into pipeline.off_port
 };
 
 /// One syslog destination.

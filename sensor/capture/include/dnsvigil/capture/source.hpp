@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <string_view>
+#include <vector>
 #include "dnsvigil/dnsparse/wire.hpp"
 #include "dnsvigil/sensor/time.hpp"
 
@@ -42,9 +44,12 @@ struct CaptureStats {
   std::uint64_t if_dropped = 0;  ///< dropped by the interface or driver
 };
 
-/// The default BPF filter: DNS on UDP/TCP port 53 plus IP fragments (whose later pieces carry
-/// no ports), with and without up to two VLAN tags.
-[[nodiscard]] std::string default_filter(const std::string& ports_expr = "port 53");
+/// The default BPF filter: UDP and TCP on `ports` (capture.dns_ports and watch_ports) plus IP
+/// fragments (whose later pieces carry no ports), with and without up to two VLAN tags. With
+/// `off_port`, also UDP datagrams on any port whose first octets have the shape of a DNS query
+/// (one question, no answer or authority records) or response (QR set, one question):
+/// capture.dns_heuristic; IPv6 without extension headers.
+[[nodiscard]] std::string default_filter(const std::vector<std::uint16_t>& ports = {53}, bool off_port = false);
 
 class Source {
  public:

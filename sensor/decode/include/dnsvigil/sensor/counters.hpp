@@ -28,6 +28,7 @@ namespace dnsvigil::sensor {
   X(l4_truncated, "UDP/TCP headers cut short")                                               \
   X(udp_bad_length, "UDP length field larger than the data")                                 \
   X(not_dns, "UDP/TCP packets on ports that are not DNS ports")                              \
+  X(off_port_dns, "DNS packets recognised on ports that are not DNS ports (capture.dns_heuristic)") \
   X(other_protocol, "IP packets that are neither UDP nor TCP (ICMP, ...)")                  \
   X(tunnel_decapsulated, "packets taken out of GRE, ERSPAN or VXLAN")                         \
   X(tunnel_too_deep, "tunnels nested deeper than the decapsulation limit")                   \

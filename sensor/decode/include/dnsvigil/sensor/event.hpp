@@ -24,6 +24,7 @@ struct DnsEvent {
   std::uint16_t vlan = 0;      ///< outermost VLAN id (when has_vlan)
   bool has_vlan = false;
   bool fragmented = false;     ///< the message arrived in IP fragments
+  bool off_port = false;       ///< DNS recognised on ports outside capture.dns_ports (capture.dns_heuristic)
   std::uint8_t input = 0;      ///< index of the capture source (-i / -r order)
   // dnstap (when the event came from a DNS server's log rather than a capture).
   std::uint8_t dnstap = 0;     ///< its dnstap Message.Type (sensor/dnstap.hpp), 0 for captured messages

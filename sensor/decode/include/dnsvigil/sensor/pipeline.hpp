@@ -15,6 +15,7 @@
 #include "dnsvigil/sensor/dnstap.hpp"
 #include "dnsvigil/sensor/event.hpp"
 #include "dnsvigil/sensor/names.hpp"
+#include "dnsvigil/sensor/offport.hpp"
 #include "dnsvigil/sensor/tcp.hpp"
 #include "dnsvigil/sensor/transactions.hpp"
 
@@ -24,6 +25,8 @@ namespace dnsvigil::sensor {
 struct PipelineOptions {
   std::vector<std::uint16_t> dns_ports{53};  ///< UDP/TCP ports carrying DNS
   std::vector<std::uint16_t> watch_ports{853};  ///< encrypted DNS: report connection attempts (FlowEvent)
+  OffPortMode off_port = OffPortMode::external;  ///< DNS on other ports (capture.dns_heuristic)
+  PrefixSet internal;                        ///< network.internal (whose servers `external` leaves out)
   DefragLimits defrag;
   TcpLimits tcp;
   TransactionLimits transactions;
@@ -72,6 +75,7 @@ class Pipeline final : private TcpMessageSink {
   void on_tcp_message(Bytes msg, const Packet& pkt, Timestamp ts) override;
   void on_dns(Bytes msg, const Packet& pkt, Timestamp ts, Transport transport) noexcept;
   void on_transport(Packet& pkt, Timestamp ts) noexcept;
+  bool off_port(const Packet& pkt, Timestamp ts) noexcept;
   void advance(Timestamp ts) noexcept;
 
   Counters c_;
@@ -84,6 +88,7 @@ class Pipeline final : private TcpMessageSink {
   Defragmenter defrag_;
   TcpReassembler tcp_;
   TransactionTable tx_;
+  OffPortDns off_port_;
   dnsparse::Message msg_;
   QueryName qname_;
   std::uint8_t input_ = 0;
