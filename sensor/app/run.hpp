@@ -171,6 +171,8 @@ class Run final : public capture::FrameHandler {
   sensor::Counters scratch_;
   std::unique_ptr<sensor::Defragmenter> defrag_;
   sensor::PortSet dns_ports_;
+  std::unique_ptr<sensor::OffPortDns> off_port_;  // DNS on other ports: which side is the client
+  dnsparse::Message off_port_msg_;
   sensor::Timestamp dispatch_now_ = 0, next_tick_ = 0;
   int link_type_ = 0;
   std::uint8_t input_ = 0;
@@ -178,5 +180,3 @@ class Run final : public capture::FrameHandler {
 };
 
 }  // namespace dnsvigil::app
-  std::unique_ptr<sensor::OffPortDns> off_port_;  // DNS on other ports: which side is the client
-  dnsparse::Message off_port_msg_;
