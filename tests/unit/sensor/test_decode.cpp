@@ -1,7 +1,9 @@
 // decode_frame: every link type, VLAN tags, IPv4/IPv6 (options, extension headers, fragments),
-// UDP/TCP, and the tunnels (GRE, ERSPAN II/III, VXLAN), with the counter of every drop reason.
+// UDP/TCP, and the tunnels (GRE, ERSPAN II/III, VXLAN, GTP-U, PPTP's enhanced GRE), with the
+// counter of every drop reason.
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -95,10 +97,17 @@ TEST_CASE("decode: Ethernet II, the lab's real query frame", "[decode][l2]") {
 
 TEST_CASE("decode: link types are the DLT values libpcap reports", "[decode][l2]") {
   for (const int t : {dlt::kNull, dlt::kEthernet, dlt::kFddi, dlt::kRaw, dlt::kRawOpenBsd, dlt::kLoop, dlt::kIeee80211,
-                      dlt::kLinuxSll, dlt::kRadiotap, dlt::kIpv4, dlt::kIpv6, dlt::kLinuxSll2})
+                      dlt::kLinuxSll, dlt::kRadiotap, dlt::kIpv4, dlt::kIpv6, dlt::kLinuxSll2, dlt::kPpp,
+                      dlt::kPppSerial, dlt::kPppEther, dlt::kNflog, dlt::kPktap})
     CHECK(link_type_supported(t));
   CHECK_FALSE(link_type_supported(101));  // LINKTYPE_RAW: libpcap hands out DLT_RAW instead
   CHECK_FALSE(link_type_supported(9999));
+  CHECK_FALSE(link_type_supported(104));  // Cisco HDLC: only inside PPP_SERIAL
+#ifdef __APPLE__
+  CHECK(link_type_supported(dlt::kPktapApple));
+#else
+  CHECK_FALSE(link_type_supported(dlt::kPktapApple));  // DLT_USER2 off Apple systems
+#endif
   const Run d = run(9999, lab_udp4());
   CHECK(d.r == Decoded::dropped);
 }
@@ -529,9 +538,9 @@ TEST_CASE("decode: GRE carrying IPv4, with and without checksum/key/sequence", "
   // IPv6 inside GRE.
   const Run v6 = run(dlt::kRaw, outer(kProtoGre, cat({gre(0x2000, 0x86DD), lab_udp6()})));
   check_lab_v6(v6);
-  // Enhanced GRE (version 1, PPTP) carries PPP, not IP.
-  const Run pptp = run(dlt::kRaw, outer(kProtoGre, cat({hex("3001 880b 0010 0000 00000001"), Octets(20, 0)})));
-  CHECK(pptp.c.get(Counter::other_protocol) == 1);
+  // GRE versions 2-7 are unassigned (version 1, PPTP's, has its own test case).
+  const Run v2 = run(dlt::kRaw, outer(kProtoGre, cat({hex("0002 0800"), lab_udp4()})));
+  CHECK(v2.c.get(Counter::other_protocol) == 1);
   // Cut inside the key field.
   CHECK(run(dlt::kRaw, outer(kProtoGre, hex("2000 0800 0000"))).c.get(Counter::l4_truncated) == 1);
 }
@@ -637,4 +646,350 @@ TEST_CASE("decode: the packet inside a tunnel has its own VLAN tags", "[decode][
   INFO("counters: " << nonzero(d.c));
   CHECK(d.r == Decoded::dns);
   CHECK(d.c.get(Counter::l2_too_many_vlan_tags) == 0);
+}
+
+// ----------------------------------------------------------------- PPP, PPPoE, NFLOG, PKTAP
+
+namespace {
+// The PPP header in front of a packet: HDLC address/control when `acf`, then the protocol
+// field in two octets, or one when `pfc` (Protocol-Field-Compression, RFC 1661 §6.5).
+Octets ppp(std::uint16_t proto, bool acf = true, bool pfc = false) {
+  Wire w;
+  if (acf) w.bytes({0xFF, 0x03});                // address (all stations), control (UI)
+  if (pfc) w.u8(static_cast<std::uint8_t>(proto)); // protocol, compressed
+  else w.u16(proto);                             // protocol
+  return w.b;
+}
+constexpr std::uint16_t kPppIp = 0x0021, kPppIpv6 = 0x0057, kPppLcp = 0xC021;
+
+// PPPoE session header (RFC 2516 §4): VER=1 TYPE=1, CODE 0, SESSION_ID, LENGTH of the PPP frame.
+Octets pppoe(std::size_t ppp_len, std::uint8_t code = 0x00, std::uint8_t ver_type = 0x11) {
+  Wire w;
+  w.u8(ver_type).u8(code);                      // version|type, code (0: session data)
+  w.u16(0x2a17);                                // session id
+  w.u16(static_cast<std::uint16_t>(ppp_len));   // length
+  return w.b;
+}
+
+// One NFLOG TLV in this host's byte order (or the other one), padded to 4 octets.
+Octets nflog_tlv(std::uint16_t type, const Octets& value, bool swapped = false, bool pad = true, int length = -1) {
+  const auto len = static_cast<std::uint16_t>(length >= 0 ? length : static_cast<int>(4 + value.size()));
+  std::uint16_t f[2] = {len, type};
+  if (swapped)
+    for (std::uint16_t& v : f) v = static_cast<std::uint16_t>(v << 8 | v >> 8);
+  Octets o(4);
+  std::memcpy(o.data(), f, 4);                  // length, type (host order)
+  o.insert(o.end(), value.begin(), value.end());
+  while (pad && o.size() % 4 != 0) o.push_back(0);
+  return o;
+}
+// NFLOG header: family AF_INET, version 0, resource id (group 5, big-endian); then the TLVs
+// the kernel writes for `iptables -j NFLOG --nflog-group 5 --nflog-prefix dns` before the
+// payload: packet header (hw protocol 0x0800, hook 3 = OUTPUT), prefix, uid, gid.
+Octets nflog_head(bool swapped = false, std::uint8_t version = 0) {
+  return cat({hex("02"), Octets{version}, hex("0005"),
+              nflog_tlv(1, hex("0800 03 00"), swapped),          // NFULA_PACKET_HDR
+              nflog_tlv(10, hex("646e7300"), swapped),           // NFULA_PREFIX "dns"
+              nflog_tlv(11, hex("00000000"), swapped),           // NFULA_UID 0
+              nflog_tlv(14, hex("00000000"), swapped)});         // NFULA_GID 0
+}
+
+// PKTAP header (Apple net/pktap.h, little-endian): pth_length, pth_type_next (1: packet),
+// pth_dlt, interface name, flags, protocol family, pre/post lengths, pid, command, ... padded
+// with zeros to `len` octets.
+Octets pktap(std::uint32_t inner_dlt, std::uint32_t len = 108, std::uint32_t type_next = 1,
+             std::size_t size = 0) {
+  Octets o(size != 0 ? size : len, 0);
+  const auto put = [&](std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) o[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
+  };
+  put(0, len);         // pth_length
+  put(4, type_next);   // pth_type_next
+  put(8, inner_dlt);   // pth_dlt
+  std::memcpy(o.data() + 12, "en0", 3);  // pth_ifname
+  put(40, 2);          // pth_protocol_family: PF_INET
+  put(52, 4242);       // pth_pid
+  std::memcpy(o.data() + 56, "dig", 3);  // pth_comm
+  return o;
+}
+}  // namespace
+
+TEST_CASE("decode: PPP (DLT_PPP 9) with and without address/control, with protocol-field compression", "[decode][l2][ppp]") {
+  check_lab_v4(run(dlt::kPpp, cat({ppp(kPppIp), lab_udp4()})));                       // FF 03 00 21
+  check_lab_v4(run(dlt::kPpp, cat({ppp(kPppIp, false), lab_udp4()})));                // 00 21 (ACFC)
+  check_lab_v4(run(dlt::kPpp, cat({ppp(kPppIp, true, true), lab_udp4()})));           // FF 03 21 (PFC)
+  check_lab_v4(run(dlt::kPpp, cat({ppp(kPppIp, false, true), lab_udp4()})));          // 21 (both)
+  check_lab_v6(run(dlt::kPpp, cat({ppp(kPppIpv6), lab_udp6()})));
+  check_lab_v6(run(dlt::kPpp, cat({ppp(kPppIpv6, false, true), lab_udp6()})));
+
+  // LCP (and every other non-IP protocol) is counted like ARP on Ethernet.
+  const Run lcp = run(dlt::kPpp, cat({ppp(kPppLcp), hex("01 01 0004")}));
+  CHECK(lcp.r == Decoded::dropped);
+  CHECK(lcp.c.get(Counter::l2_not_ip) == 1);
+
+  // Malformed: nothing after address/control, an empty frame, a two-octet protocol field whose
+  // last octet is even (RFC 1661 §2), one even octet.
+  for (const Octets& bad : {hex("ff03"), Octets{}, hex("0020 4500"), hex("00")}) {
+    const Run d = run(dlt::kPpp, bad);
+    INFO("counters: " << nonzero(d.c));
+    CHECK(d.r == Decoded::dropped);
+    CHECK(d.c.get(Counter::ppp_bad_header) == 1);
+  }
+  // A truncated IP packet after a good PPP header is the IP layer's to count.
+  const Octets v4 = lab_udp4();
+  const Run cut = run(dlt::kPpp, cat({ppp(kPppIp), Octets(v4.begin(), v4.begin() + 12)}));
+  CHECK(cut.c.get(Counter::ipv4_truncated) == 1);
+}
+
+TEST_CASE("decode: PPP_SERIAL (50): HDLC-like framing and Cisco HDLC", "[decode][l2][ppp]") {
+  check_lab_v4(run(dlt::kPppSerial, cat({ppp(kPppIp), lab_udp4()})));
+  check_lab_v4(run(dlt::kPppSerial, cat({ppp(kPppIp, true, true), lab_udp4()})));
+  // Cisco HDLC (RFC 1547 §4.3.1): address 0x0F unicast / 0x8F broadcast, control 0, EtherType.
+  check_lab_v4(run(dlt::kPppSerial, cat({hex("0f00 0800"), lab_udp4()})));
+  check_lab_v6(run(dlt::kPppSerial, cat({hex("8f00 86dd"), lab_udp6()})));
+  const Run slarp = run(dlt::kPppSerial, cat({hex("8f00 8035"), Octets(20, 0)}));  // SLARP keepalive
+  CHECK(slarp.c.get(Counter::l2_not_ip) == 1);
+
+  // HDLC-like framing always starts FF 03 (RFC 1662 §3.1): no other start is valid here.
+  for (const Octets& bad : {cat({ppp(kPppIp, false), lab_udp4()}), hex("ff"), hex("ff00 0021"), hex("0f"), Octets{}}) {
+    const Run d = run(dlt::kPppSerial, bad);
+    INFO("counters: " << nonzero(d.c));
+    CHECK(d.r == Decoded::dropped);
+    CHECK(d.c.get(Counter::ppp_bad_header) == 1);
+  }
+}
+
+TEST_CASE("decode: PPPoE sessions (DLT_PPP_ETHER 51, EtherType 0x8864)", "[decode][l2][ppp]") {
+  const Octets v4 = cat({ppp(kPppIp, false), lab_udp4()});
+  check_lab_v4(run(dlt::kPppEther, cat({pppoe(v4.size()), v4})));
+  const Octets v6 = cat({ppp(kPppIpv6, false, true), lab_udp6()});
+  check_lab_v6(run(dlt::kPppEther, cat({pppoe(v6.size()), v6})));
+  // On Ethernet, with a VLAN tag (as a DSL access network has it) and Ethernet padding after it.
+  const Run eth_tagged = run(dlt::kEthernet, cat({eth(0x8864, {{0x8100, 7}}), pppoe(v4.size()), v4, Octets(6, 0)}));
+  check_lab_v4(eth_tagged);
+  CHECK(eth_tagged.p.vlan[0] == 7);
+
+  // The PPPoE length delimits the PPP frame: one cut into the IP packet leaves it short.
+  const Run short_len = run(dlt::kPppEther, cat({pppoe(30), v4}));
+  CHECK(short_len.c.get(Counter::ip_snaplen_cut) == 1);
+  // Discovery stage (PADI 0x09) carries no IP.
+  const Run padi = run(dlt::kPppEther, cat({pppoe(4, 0x09), hex("0101 0000")}));
+  CHECK(padi.c.get(Counter::l2_not_ip) == 1);
+  // Version/type other than 1/1, and a header cut short.
+  for (const Octets& bad : {cat({pppoe(v4.size(), 0x00, 0x21), v4}), hex("1100 2a17 00")}) {
+    const Run d = run(dlt::kPppEther, bad);
+    INFO("counters: " << nonzero(d.c));
+    CHECK(d.r == Decoded::dropped);
+    CHECK(d.c.get(Counter::pppoe_bad_header) == 1);
+  }
+}
+
+TEST_CASE("decode: NFLOG (239): the payload TLV, in either byte order", "[decode][l2][nflog]") {
+  check_lab_v4(run(dlt::kNflog, cat({nflog_head(), nflog_tlv(9, lab_udp4())})));
+  check_lab_v6(run(dlt::kNflog, cat({nflog_head(), nflog_tlv(9, lab_udp6())})));
+  // TLVs after the payload (NFULA_HWHEADER ...) and an unpadded last TLV change nothing.
+  check_lab_v4(run(dlt::kNflog, cat({nflog_head(), nflog_tlv(9, lab_udp4()), nflog_tlv(17, hex("0001"))})));
+  check_lab_v4(run(dlt::kNflog, cat({nflog_head(), nflog_tlv(9, lab_udp4(), false, false)})));
+  // A file from a host of the other byte order that libpcap did not turn around.
+  check_lab_v4(run(dlt::kNflog, cat({nflog_head(true), nflog_tlv(9, lab_udp4(), true)})));
+  // NLA_F_NET_BYTEORDER / NLA_F_NESTED bits on the type are not part of it.
+  check_lab_v4(run(dlt::kNflog, cat({nflog_head(), nflog_tlv(0x4009, lab_udp4())})));
+
+  // The snap length cut the payload TLV: the IP layer counts it.
+  const Octets whole = cat({nflog_head(), nflog_tlv(9, lab_udp4())});
+  const Run cut = run(dlt::kNflog, Octets(whole.begin(), whole.end() - 20));
+  CHECK(cut.c.get(Counter::ip_snaplen_cut) == 1);
+
+  // No payload TLV (--nflog-size 0).
+  const Run none = run(dlt::kNflog, nflog_head());
+  CHECK(none.r == Decoded::dropped);
+  CHECK(none.c.get(Counter::nflog_no_payload) == 1);
+
+  // Malformed: a version other than 0, a header cut short, a TLV length below 4 or past the end
+  // in both byte orders, a TLV header cut short.
+  for (const Octets& bad : {cat({nflog_head(false, 1), nflog_tlv(9, lab_udp4())}), hex("0200 00"),
+                            cat({nflog_head(), nflog_tlv(11, hex("00000000"), false, true, 2), nflog_tlv(9, lab_udp4())}),
+                            cat({hex("02000005"), nflog_tlv(11, hex("00000000"), false, true, 0x4141)}),
+                            cat({nflog_head(), hex("0800")})}) {
+    const Run d = run(dlt::kNflog, bad);
+    INFO("counters: " << nonzero(d.c));
+    CHECK(d.r == Decoded::dropped);
+    CHECK(d.c.get(Counter::nflog_bad_header) == 1);
+  }
+}
+
+TEST_CASE("decode: PKTAP (258, and 149 as Apple numbers it) around a frame of its own link type", "[decode][l2][pktap]") {
+  check_lab_v4(run(dlt::kPktap, cat({pktap(dlt::kEthernet), eth(kEtherIpv4), lab_udp4()})));
+  check_lab_v4(run(dlt::kPktapApple, cat({pktap(dlt::kEthernet), eth(kEtherIpv4), lab_udp4()})));
+  check_lab_v6(run(dlt::kPktap, cat({pktap(dlt::kNull), hex("1e000000"), lab_udp6()})));  // lo0 / utun: NULL
+  check_lab_v4(run(dlt::kPktap, cat({pktap(dlt::kRaw), lab_udp4()})));
+  check_lab_v4(run(dlt::kPktap, cat({pktap(dlt::kPpp), ppp(kPppIp), lab_udp4()})));
+  // A longer (newer) header: pth_length says where the frame starts.
+  check_lab_v4(run(dlt::kPktap, cat({pktap(dlt::kEthernet, 156), eth(kEtherIpv4), lab_udp4()})));
+
+  // Not a packet record.
+  const Run none = run(dlt::kPktap, cat({pktap(dlt::kEthernet, 108, 0), eth(kEtherIpv4), lab_udp4()}));
+  CHECK(none.c.get(Counter::l2_not_ip) == 1);
+  // Inner link types dnsvigil does not decode (Cisco HDLC, a 32-bit value past any DLT).
+  for (const std::uint32_t t : {104U, 0xFFFFFFFFU}) {
+    const Run d = run(dlt::kPktap, cat({pktap(t), lab_udp4()}));
+    CHECK(d.r == Decoded::dropped);
+    CHECK(d.c.get(Counter::pktap_unknown_link_type) == 1);
+  }
+  // Malformed: pth_length below 108, past the frame, a frame shorter than any header, PKTAP
+  // inside PKTAP (either number).
+  const Octets inner = cat({eth(kEtherIpv4), lab_udp4()});
+  for (const Octets& bad : {cat({pktap(dlt::kEthernet, 100, 1, 108), inner}), pktap(dlt::kEthernet, 4000, 1, 200),
+                            Octets(60, 0), cat({pktap(dlt::kPktap), pktap(dlt::kEthernet), inner}),
+                            cat({pktap(dlt::kPktapApple), pktap(dlt::kEthernet), inner})}) {
+    const Run d = run(dlt::kPktap, bad);
+    INFO("counters: " << nonzero(d.c));
+    CHECK(d.r == Decoded::dropped);
+    CHECK(d.c.get(Counter::pktap_bad_header) == 1);
+  }
+}
+
+// ----------------------------------------------------------------------- PPTP, GTP-U
+
+namespace {
+// Enhanced GRE (RFC 2637 §4.1): flags K (+S, +A) and version 1, protocol 0x880B, payload length
+// and call id, sequence and acknowledgement numbers as flagged.
+Octets gre_pptp(std::size_t payload_len, bool seq = true, bool ack = true, std::uint16_t extra_flags = 0,
+                std::uint16_t proto = 0x880B) {
+  Wire w;
+  w.u16(static_cast<std::uint16_t>(0x2000 | (seq ? 0x1000 : 0) | (ack ? 0x0080 : 0) | extra_flags | 1));  // C R K S s Recur A Flags Ver
+  w.u16(proto);                                      // protocol type: PPP
+  w.u16(static_cast<std::uint16_t>(payload_len));    // key (high): payload length
+  w.u16(0x4001);                                     // key (low): peer's call id
+  if (seq) w.u32(17);                                // sequence number
+  if (ack) w.u32(16);                                // acknowledgement number
+  return w.b;
+}
+
+// GTPv1-U header (3GPP TS 29.281 §5.1): flags (version 1, PT 1, E S PN), message type, length
+// of what follows the first 8 octets, TEID; `opt`: sequence number, N-PDU number, next
+// extension type, and the extension headers.
+Octets gtpu(const Octets& payload, std::uint8_t flags = 0x30, std::uint8_t type = 255, const Octets& opt = {},
+            int length = -1) {
+  Wire w;
+  w.u8(flags).u8(type);                                      // flags, message type (255: T-PDU)
+  w.u16(static_cast<std::uint16_t>(length >= 0 ? length : static_cast<int>(opt.size() + payload.size())));  // length
+  w.u32(0x0000a1b2);                                         // TEID
+  w.b.insert(w.b.end(), opt.begin(), opt.end());
+  w.b.insert(w.b.end(), payload.begin(), payload.end());
+  return w.b;
+}
+// A UDP datagram between two eNodeB/UPF addresses, to port 2152.
+Octets gtp_outer(const Octets& gtp, std::uint16_t sport = 2152) { return outer(kProtoUdp, udp(sport, 2152, gtp)); }
+}  // namespace
+
+TEST_CASE("decode: PPTP's enhanced GRE (version 1) carrying PPP", "[decode][tunnel][ppp]") {
+  const Octets inner = cat({ppp(kPppIp), lab_udp4()});
+  check_lab_v4(run(dlt::kRaw, outer(kProtoGre, cat({gre_pptp(inner.size()), inner}))), 1);
+  check_lab_v4(run(dlt::kRaw, outer(kProtoGre, cat({gre_pptp(inner.size(), true, false), inner}))), 1);
+  check_lab_v4(run(dlt::kRaw, outer(kProtoGre, cat({gre_pptp(inner.size(), false, true), inner}))), 1);
+  // PPP with address/control and protocol fields compressed (as most PPTP peers negotiate it).
+  const Octets compressed = cat({ppp(kPppIp, false, true), lab_udp4()});
+  check_lab_v4(run(dlt::kEthernet, cat({eth(kEtherIpv4), outer(kProtoGre, cat({gre_pptp(compressed.size()), compressed}))})), 1);
+  const Octets v6 = cat({ppp(kPppIpv6), lab_udp6()});
+  check_lab_v6(run(dlt::kRaw, outer(kProtoGre, cat({gre_pptp(v6.size()), v6}))));
+
+  // An acknowledgement alone (payload length 0, no sequence number) carries nothing.
+  const Run ack = run(dlt::kRaw, outer(kProtoGre, gre_pptp(0, false, true)));
+  CHECK(ack.r == Decoded::dropped);
+  CHECK(ack.c.get(Counter::l2_not_ip) == 1);
+  CHECK(ack.c.get(Counter::gre_pptp_bad_header) == 0);
+  // PPP control (LCP echo) inside: counted as not IP, after the tunnel.
+  const Octets lcp = cat({ppp(kPppLcp), hex("09 01 0008 00000000")});
+  const Run echo = run(dlt::kRaw, outer(kProtoGre, cat({gre_pptp(lcp.size()), lcp})));
+  CHECK(echo.c.get(Counter::l2_not_ip) == 1);
+  CHECK(echo.c.get(Counter::tunnel_decapsulated) == 1);
+
+  // Malformed: checksum or routing present, no key, not PPP, payload length past the packet,
+  // cut inside the key or the acknowledgement number, bad PPP inside.
+  const std::vector<std::pair<Octets, Counter>> cases = {
+      {cat({gre_pptp(inner.size(), true, true, 0x8000), inner}), Counter::gre_pptp_bad_header},
+      {cat({gre_pptp(inner.size(), true, true, 0x4000), inner}), Counter::gre_pptp_bad_header},
+      {cat({hex("1081 880b"), hex("00000001 00000000"), inner}), Counter::gre_pptp_bad_header},  // K clear
+      {cat({gre_pptp(inner.size(), true, true, 0, 0x0800), inner}), Counter::gre_pptp_bad_header},
+      {cat({gre_pptp(inner.size() + 1), inner}), Counter::gre_pptp_bad_header},
+      {hex("3081 880b 0040"), Counter::gre_pptp_bad_header},
+      {hex("3081 880b 0040 4001 00000011 0000"), Counter::gre_pptp_bad_header},
+      {cat({gre_pptp(2), hex("0020")}), Counter::ppp_bad_header},
+  };
+  for (const auto& [pkt, counter] : cases) {
+    const Run d = run(dlt::kRaw, outer(kProtoGre, pkt));
+    INFO("counters: " << nonzero(d.c));
+    CHECK(d.r == Decoded::dropped);
+    CHECK(d.c.get(counter) == 1);
+  }
+}
+
+TEST_CASE("decode: GTP-U (UDP 2152) T-PDUs carry the user's IP packet", "[decode][tunnel][gtp]") {
+  check_lab_v4(run(dlt::kEthernet, cat({eth(kEtherIpv4), gtp_outer(gtpu(lab_udp4()))})), 1);
+  check_lab_v6(run(dlt::kRaw, gtp_outer(gtpu(lab_udp6()))));
+  // Sequence number present (S): the 4 optional octets follow, next extension type 0.
+  check_lab_v4(run(dlt::kRaw, gtp_outer(gtpu(lab_udp4(), 0x32, 255, hex("0101 00 00")))), 1);
+  // E: a PDU session container (type 0x85, 4 octets: UL PDU session information, QFI 9), then a
+  // PDCP PDU number (0xC0) ending the chain.
+  const Octets ext = hex(
+      "0000 00 85"     // sequence number, N-PDU number, next extension: PDU session container
+      "01 10 09 c0"    // length 1 (4 octets), PDU type 1 (UL), QFI 9, next: PDCP PDU number
+      "01 0a 2b 00");  // length 1, PDCP number 0x0a2b, next: none
+  check_lab_v4(run(dlt::kRaw, gtp_outer(gtpu(lab_udp4(), 0x34, 255, ext))), 1);
+  // Octets after the GTP length (beyond the T-PDU) are not part of it.
+  check_lab_v4(run(dlt::kRaw, gtp_outer(cat({gtpu(lab_udp4()), Octets(3, 0xee)}))), 1);
+
+  // Signalling (echo request) is plain UDP on a port that is not DNS.
+  const Octets echo = gtpu({}, 0x32, 1, hex("0007 00 00"));
+  const Run e = run(dlt::kRaw, gtp_outer(echo));
+  REQUIRE(e.r == Decoded::dns);
+  CHECK(e.p.dport == 2152);
+  CHECK(e.p.tunnel_depth == 0);
+  CHECK(payload_of(e) == echo);
+  // A DNS answer from port 53 to a client that picked port 2152 is DNS.
+  const Run answer = run(dlt::kRaw, Ipv4{.src = "10.20.0.53", .dst = "10.20.1.11"}.build(udp(53, 2152, kLabResponse)));
+  REQUIRE(answer.r == Decoded::dns);
+  CHECK(answer.p.tunnel_depth == 0);
+  CHECK(payload_of(answer) == kLabResponse);
+
+  // Malformed: shorter than 8 octets, GTPv2 or GTP' (PT 0), a length past the datagram, flags
+  // without room for the optional octets, an extension of length 0 or past the end, too many
+  // extensions.
+  Octets many = hex("0000 00 85");
+  for (unsigned i = 0; i < kMaxGtpExtensions + 1; ++i) many.insert(many.end(), {0x01, 0x00, 0x00, 0x85});
+  const std::vector<Octets> bad = {
+      hex("30ff 0000 0000"),
+      gtpu(lab_udp4(), 0x48),
+      gtpu(lab_udp4(), 0x20),
+      gtpu(lab_udp4(), 0x30, 255, {}, 200),
+      gtpu({}, 0x32, 255, {}, 0),
+      gtpu(lab_udp4(), 0x34, 255, hex("0000 00 85 00 00 00 00")),
+      gtpu(lab_udp4(), 0x34, 255, hex("0000 00 85 02 00 00 00"), 8),
+      gtpu(lab_udp4(), 0x34, 255, many),
+  };
+  for (const Octets& g : bad) {
+    const Run d = run(dlt::kRaw, gtp_outer(g));
+    INFO("counters: " << nonzero(d.c));
+    CHECK(d.r == Decoded::dropped);
+    CHECK(d.c.get(Counter::gtp_bad_header) == 1);
+    CHECK(d.p.tunnel_depth == 0);
+  }
+  // The extension limit itself is fine.
+  Octets limit = hex("0000 00 85");
+  for (unsigned i = 0; i + 1 < kMaxGtpExtensions; ++i) limit.insert(limit.end(), {0x01, 0x00, 0x00, 0x85});
+  limit.insert(limit.end(), {0x01, 0x00, 0x00, 0x00});
+  check_lab_v4(run(dlt::kRaw, gtp_outer(gtpu(lab_udp4(), 0x34, 255, limit))), 1);
+}
+
+TEST_CASE("decode: the new tunnels count toward kMaxTunnelDepth", "[decode][tunnel]") {
+  // GTP-U in PPTP in GTP-U in GRE: four layers, one too many.
+  const Octets ppp_inner = cat({ppp(kPppIp), gtp_outer(gtpu(lab_udp4()))});
+  const Octets three = outer(kProtoGre, cat({gre_pptp(ppp_inner.size()), ppp_inner}));
+  const Run d3 = run(dlt::kRaw, outer(kProtoGre, cat({gre(0, 0x0800), three})));
+  REQUIRE(d3.r == Decoded::dns);
+  CHECK(d3.p.tunnel_depth == 3);
+  const Run d4 = run(dlt::kRaw, gtp_outer(gtpu(outer(kProtoGre, cat({gre(0, 0x0800), three})))));
+  CHECK(d4.r == Decoded::dropped);
+  CHECK(d4.c.get(Counter::tunnel_too_deep) == 1);
 }

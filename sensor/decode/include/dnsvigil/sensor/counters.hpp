@@ -17,8 +17,14 @@ namespace dnsvigil::sensor {
   X(packets, "frames read from the capture")                                                  \
   X(bytes, "octets of captured frame data")                                                   \
   X(l2_truncated, "frames too short for their link-layer header")                            \
-  X(l2_not_ip, "frames carrying something other than IPv4/IPv6 (ARP, LLDP, ...)")            \
+  X(l2_not_ip, "frames carrying something other than IPv4/IPv6 (ARP, LLDP, PPP control, ...)") \
   X(l2_too_many_vlan_tags, "frames with more than 3 VLAN tags")                               \
+  X(ppp_bad_header, "PPP frames too short for their protocol field, with an invalid one (RFC 1661 2), or (PPP_SERIAL) neither HDLC-like nor Cisco HDLC framing") \
+  X(pppoe_bad_header, "PPPoE frames shorter than their 6-octet header or not of version 1 type 1 (RFC 2516)") \
+  X(nflog_bad_header, "NFLOG frames of a version other than 0, or whose TLVs could not be walked in either byte order") \
+  X(nflog_no_payload, "NFLOG frames without the packet (a rule logging no payload, e.g. --nflog-size 0)") \
+  X(pktap_bad_header, "PKTAP headers shorter than 108 octets, longer than the frame, or naming PKTAP inside") \
+  X(pktap_unknown_link_type, "PKTAP frames whose inner link type dnsvigil does not decode")  \
   X(ipv4_truncated, "IPv4 packets shorter than their header or total length")               \
   X(ipv4_bad_header, "IPv4 packets with a bad version or header length")                    \
   X(ipv4_bad_checksum, "IPv4 headers with a wrong checksum (still processed)")              \
@@ -30,8 +36,10 @@ namespace dnsvigil::sensor {
   X(not_dns, "UDP/TCP packets on ports that are not DNS ports")                              \
   X(off_port_dns, "DNS packets recognised on ports that are not DNS ports (capture.dns_heuristic)") \
   X(other_protocol, "IP packets that are neither UDP nor TCP (ICMP, ...)")                  \
-  X(tunnel_decapsulated, "packets taken out of GRE, ERSPAN or VXLAN")                         \
+  X(tunnel_decapsulated, "packets taken out of GRE, ERSPAN, VXLAN, GTP-U or PPTP's enhanced GRE") \
   X(tunnel_too_deep, "tunnels nested deeper than the decapsulation limit")                   \
+  X(gre_pptp_bad_header, "enhanced GRE (version 1, PPTP) headers without the key, not carrying PPP, or whose payload length overruns the packet (RFC 2637 4.1)") \
+  X(gtp_bad_header, "GTP-U datagrams (UDP 2152) shorter than 8 octets, not GTPv1, or whose length or extension headers overrun the datagram (3GPP TS 29.281 5.1)") \
   X(frag_fragments, "IP fragments seen")                                                     \
   X(frag_reassembled, "datagrams reassembled from fragments")                                \
   X(frag_timeout, "incomplete datagrams expired (packet time)")                              \
