@@ -25,9 +25,11 @@ using namespace dnsvigil::sensor;
 
 namespace {
 
+// New types go at the end: the corpus files name theirs by index.
 constexpr int kLinkTypes[] = {dlt::kEthernet,  dlt::kLinuxSll, dlt::kLinuxSll2, dlt::kRaw,  dlt::kRawOpenBsd,
                               dlt::kIpv4,      dlt::kIpv6,     dlt::kNull,      dlt::kLoop, dlt::kFddi,
-                              dlt::kIeee80211, dlt::kRadiotap};
+                              dlt::kIeee80211, dlt::kRadiotap, dlt::kPpp,       dlt::kPppSerial, dlt::kPppEther,
+                              dlt::kNflog,     dlt::kPktap};
 constexpr std::size_t kLinkTypeCount = sizeof kLinkTypes / sizeof kLinkTypes[0];
 
 PipelineOptions options() {
