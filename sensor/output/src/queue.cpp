@@ -1,6 +1,8 @@
 #include "dnsvigil/output/queue.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <vector>
 
 namespace dnsvigil::output {
 
@@ -101,14 +103,17 @@ void QueuedOutput::run() {
       continue;
     }
     busy_ = true;
-    detect::Alert a = q_.front();
+    inflight_ = std::min(q_.size(), std::max<std::size_t>(out_->max_batch(), 1));
+    std::vector<detect::Alert> batch(q_.begin(), q_.begin() + static_cast<std::ptrdiff_t>(inflight_));
     lock.unlock();
-    const bool ok = out_->deliver(a);
+    const bool ok = batch.size() == 1 ? out_->deliver(batch.front()) : out_->deliver_batch(batch);
     lock.lock();
     busy_ = false;
     if (ok) {
-      q_.pop_front();
-      stats_.delivered.fetch_add(1, std::memory_order_relaxed);
+      // close() leaves the alerts in flight at the head of the queue.
+      q_.erase(q_.begin(), q_.begin() + static_cast<std::ptrdiff_t>(inflight_));
+      inflight_ = 0;
+      stats_.delivered.fetch_add(batch.size(), std::memory_order_relaxed);
       stats_.depth.store(q_.size(), std::memory_order_relaxed);
       backoff = milliseconds{100};
       if (q_.empty()) {
@@ -119,6 +124,7 @@ void QueuedOutput::run() {
       }
       continue;
     }
+    inflight_ = 0;
     // The receiver is down: keep the alert, wait (new alerts queue up meanwhile, or drop when
     // the queue is full), and try again, backing off up to 10 s.
     stats_.failures.fetch_add(1, std::memory_order_relaxed);
@@ -127,6 +133,10 @@ void QueuedOutput::run() {
     if (stop_) break;
     backoff = std::min(backoff * 2, milliseconds{10'000});
   }
+  // Alerts that were in flight when close() gave up, and failed.
+  stats_.dropped_shutdown.fetch_add(q_.size(), std::memory_order_relaxed);
+  q_.clear();
+  lock.unlock();
   out_->flush();
   drained_.notify_all();
 }
@@ -139,8 +149,10 @@ void QueuedOutput::close(int timeout_ms) {
     cv_.notify_one();
     drained_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return q_.empty() && !busy_; });
     stop_ = true;
-    stats_.dropped_shutdown.fetch_add(q_.size(), std::memory_order_relaxed);
-    q_.clear();
+    // What is in flight stays for the thread to finish (delivered, or counted when it fails).
+    const std::size_t keep = busy_ ? inflight_ : 0;
+    stats_.dropped_shutdown.fetch_add(q_.size() - keep, std::memory_order_relaxed);
+    q_.erase(q_.begin() + static_cast<std::ptrdiff_t>(keep), q_.end());
     stats_.depth.store(0, std::memory_order_relaxed);
   }
   cv_.notify_all();

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -26,6 +27,14 @@ class AlertOutput {
   /// Delivers one alert. Returns false when the receiver is unavailable; the queue keeps the
   /// alert and retries with backoff (the output reconnects on its next attempt).
   virtual bool deliver(const detect::Alert& a) = 0;
+  /// Most alerts deliver_batch() takes at once (1: the queue calls deliver() for each).
+  [[nodiscard]] virtual std::size_t max_batch() const noexcept { return 1; }
+  /// Delivers several alerts as one unit: all of them, or none (false: all are retried).
+  virtual bool deliver_batch(std::span<const detect::Alert> alerts) {
+    for (const auto& a : alerts)
+      if (!deliver(a)) return false;
+    return true;
+  }
   virtual void flush() {}
   /// Reopens files / reconnects (SIGHUP, logrotate).
   virtual void reopen() {}
@@ -74,6 +83,7 @@ class QueuedOutput final : public detect::AlertSink {
   std::condition_variable cv_, drained_;
   std::deque<detect::Alert> q_;
   bool stop_ = false, reopen_ = false, busy_ = false;
+  std::size_t inflight_ = 0;  // alerts at the head of q_ being delivered (busy_)
   // Rate limit (producer side, packet time): alerts in the current second, and per-rule
   // alerts withheld since the last summary.
   std::int64_t second_ = -1;
