@@ -570,6 +570,10 @@ def _tshark_message(frame: Pairs, dns: Pairs, malformed_after: bool, tcp: bool, 
     reasons = []
     if malformed_after:
         reasons.append("tshark: malformed packet")
+    if tcp and (to_int(frame.get("frame.cap_len")) or 0) < (to_int(frame.get("frame.len")) or 0):
+        # dnsvigil does not read TCP segments the snap length cut (ip_snaplen_cut, docs/outputs.md):
+        # their stream is incomplete. UDP datagrams cut the same way are compared.
+        reasons.append("TCP segment cut by the snap length")
     if experts and _has_expert_error(dns):
         reasons.append("tshark: expert error")
     queries = dns.get("Queries", dns.get("Zone"))

@@ -233,7 +233,7 @@ Decoded decode_ipv4(Bytes data, Packet& out, Ctx& c) noexcept {
     return Decoded::dropped;
   }
   const std::size_t ihl = std::size_t{data[0] & 0x0Fu} * 4;
-  const std::size_t total = load_be16(data.data() + 2);
+  std::size_t total = load_be16(data.data() + 2);
   if ((data[0] >> 4) != 4 || ihl < 20 || total < ihl) {
     c.add(Counter::ipv4_bad_header);
     return Decoded::dropped;
@@ -242,10 +242,15 @@ Decoded decode_ipv4(Bytes data, Packet& out, Ctx& c) noexcept {
     c.add(Counter::ipv4_truncated);
     return Decoded::dropped;
   }
+  out.cut = false;
   if (total > data.size()) {
-    // The snap length or the capture cut the packet: its transport payload is incomplete.
+    // The snap length or the capture cut the packet: its transport payload is incomplete. A
+    // whole UDP datagram may still hold a DNS header and question (Packet::cut); a fragment
+    // cannot be reassembled, and transport() drops a cut TCP segment.
     c.add(Counter::ip_snaplen_cut);
-    return Decoded::dropped;
+    if ((load_be16(data.data() + 6) & 0x3FFF) != 0) return Decoded::dropped;
+    out.cut = true;
+    total = data.size();
   }
   if (ipv4_checksum(data.first(ihl)) != 0) c.add(Counter::ipv4_bad_checksum);
   out.ip_version = 4;
@@ -299,6 +304,7 @@ Decoded ipv6_headers(std::uint8_t next, Bytes rest, Packet& out, Ctx& c, bool re
         out.frag_id = load_be32(rest.data() + 4);
         // An atomic fragment (offset 0, M=0; RFC 6946) is a whole packet.
         if (out.frag_offset != 0 || out.more_fragments) {
+          if (out.cut) return Decoded::dropped;  // a cut fragment cannot be reassembled (counted)
           out.fragment = true;
           out.payload = rest.subspan(8);
           return Decoded::fragment;
@@ -325,11 +331,18 @@ Decoded decode_ipv6(Bytes data, Packet& out, Ctx& c) noexcept {
     c.add(Counter::ipv6_truncated);
     return Decoded::dropped;
   }
-  const std::size_t plen = load_be16(data.data() + 4);
-  if (plen == 0 || plen > data.size() - 40) {
-    // Payload length 0 is a jumbogram (RFC 2675), which DNS never needs.
-    c.add(plen == 0 ? Counter::ipv6_truncated : Counter::ip_snaplen_cut);
+  std::size_t plen = load_be16(data.data() + 4);
+  if (plen == 0) {
+    // A jumbogram (RFC 2675), which DNS never needs.
+    c.add(Counter::ipv6_truncated);
     return Decoded::dropped;
+  }
+  out.cut = false;
+  if (plen > data.size() - 40) {
+    // Cut by the snap length: see decode_ipv4 (the upper layers decide what is still usable).
+    c.add(Counter::ip_snaplen_cut);
+    out.cut = true;
+    plen = data.size() - 40;
   }
   out.ip_version = 6;
   out.src = IpAddr::v6(data.data() + 8);
@@ -463,7 +476,9 @@ Decoded transport(std::uint8_t proto, Bytes data, Packet& out, Ctx& c) noexcept 
         c.add(Counter::l4_truncated);
         return Decoded::dropped;
       }
-      const std::size_t len = load_be16(data.data() + 4);
+      std::size_t len = load_be16(data.data() + 4);
+      // A datagram cut by the snap length keeps what was captured of its payload.
+      if (out.cut && len > data.size()) len = data.size();
       if (len < 8 || len > data.size()) {
         c.add(Counter::udp_bad_length);
         return Decoded::dropped;
@@ -485,6 +500,8 @@ Decoded transport(std::uint8_t proto, Bytes data, Packet& out, Ctx& c) noexcept 
       return Decoded::dns;
     }
     case kProtoTcp: {
+      // A segment cut by the snap length would corrupt its stream (ip_snaplen_cut counted it).
+      if (out.cut) return Decoded::dropped;
       if (data.size() < 20) {
         c.add(Counter::l4_truncated);
         return Decoded::dropped;

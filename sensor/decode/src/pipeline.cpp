@@ -162,6 +162,12 @@ void Pipeline::on_dns(Bytes wire, const Packet& pkt, Timestamp ts, Transport tra
     return;
   }
   c_.add(Counter::dns_messages);
+  if (pkt.cut) {
+    // What the snap length cut off is the capture's loss, not the message's fault.
+    c_.add(Counter::dns_capture_truncated);
+    msg_.clear_anomaly(dnsparse::Anomaly::rr_malformed);
+    msg_.clear_anomaly(dnsparse::Anomaly::count_mismatch);
+  }
   qname_.set(msg_, &splitter_, services_.get());
 
   DnsEvent ev;
@@ -176,6 +182,7 @@ void Pipeline::on_dns(Bytes wire, const Packet& pkt, Timestamp ts, Transport tra
   ev.vlan = pkt.vlan[0];
   ev.fragmented = fragmented_;
   ev.off_port = dnstap_ == nullptr && !ports_.test(pkt.sport) && !ports_.test(pkt.dport);
+  ev.capture_truncated = pkt.cut;
   ev.input = input_;
   if (dnstap_ != nullptr) {
     // Unknown types (0, or newer than this version) are 0xFF: still from dnstap.

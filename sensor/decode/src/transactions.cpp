@@ -119,7 +119,8 @@ TransactionTable::Match TransactionTable::on_response(const DnsEvent& r) noexcep
     m.matched = true;
     m.transfer = p.transfer;
     m.query_ts = p.query_ts;
-    const Answered a{p.query_ts, p.question_hash, p.transfer ? 0 : answer_hash(*r.msg), p.transfer, p.resent, {}};
+    const Answered a{p.query_ts, p.question_hash, p.transfer ? 0 : answer_hash(*r.msg), p.transfer, p.resent,
+                     r.capture_truncated, {}};
     table_->erase(e);
     // Evicting the oldest answered entry only loses duplicate detection for it.
     answered_->emplace(k, r.ts, [](AnsweredTable::Entry&) {}).first->value = a;
@@ -140,7 +141,8 @@ TransactionTable::Match TransactionTable::on_response(const DnsEvent& r) noexcep
     return m;
   }
   m.duplicate = true;
-  m.conflicting = !a->value.resent && answer_hash(*r.msg) != a->value.answer_hash;
+  // Answers cut by the snap length differ only by what the capture kept.
+  m.conflicting = !a->value.resent && !a->value.cut && !r.capture_truncated && answer_hash(*r.msg) != a->value.answer_hash;
   return m;
 }
 

@@ -132,6 +132,8 @@ void write_event_json(const DnsEvent& ev, Json& j) {
   j.kv("op_code", Mnemonic::op(h.opcode()).view());
   header_flags(j, m);
   if (response) j.kv("response_code", Mnemonic::rcode(m.rcode()).view());
+  // The snap length cut the datagram: the records below are those before the cut.
+  if (ev.capture_truncated) j.kvb("capture_truncated", true);
   if (m.has_question()) {
     const RecordView& q = m.question();
     const sensor::QueryName& n = *ev.qname;
@@ -172,9 +174,11 @@ void write_event_json(const DnsEvent& ev, Json& j) {
     }
     if (any_ip) j.end_array();
   }
-  j.kv("answers_count", std::uint64_t{m.count(Section::answer)});
-  j.kv("authorities_count", std::uint64_t{m.count(Section::authority)});
-  j.kv("additionals_count", std::uint64_t{m.count(Section::additional)});
+  // A cut message: the counts the header announced (the records before the cut are listed).
+  const bool cut = ev.capture_truncated;
+  j.kv("answers_count", std::uint64_t{cut ? h.ancount : m.count(Section::answer)});
+  j.kv("authorities_count", std::uint64_t{cut ? h.nscount : m.count(Section::authority)});
+  j.kv("additionals_count", std::uint64_t{cut ? h.arcount : m.count(Section::additional)});
   j.end_object();
 
   j.key("dnsvigil").begin_object();

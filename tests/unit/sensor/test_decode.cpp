@@ -328,10 +328,15 @@ TEST_CASE("decode: bad IPv4 header lengths", "[decode][ipv4]") {
 }
 
 TEST_CASE("decode: IPv4 total length beyond the captured data counts ip_snaplen_cut", "[decode][ipv4]") {
+  // A UDP datagram goes on with what was captured, marked cut (tests/unit/sensor/test_cut.cpp).
   const Run d = run(dlt::kRaw, lab_udp4(Ipv4{.total_length = 1500}));
-  CHECK(d.r == Decoded::dropped);
+  CHECK(d.r == Decoded::dns);
   CHECK(d.c.get(Counter::ip_snaplen_cut) == 1);
   CHECK(d.c.get(Counter::ipv4_truncated) == 0);
+  // A TCP segment is dropped.
+  const Run t = run(dlt::kRaw, Ipv4{.proto = kProtoTcp, .total_length = 1500}.build(tcp(53, 40000, 1, 1, tcpflag::ACK, Octets(8, 0))));
+  CHECK(t.r == Decoded::dropped);
+  CHECK(t.c.get(Counter::ip_snaplen_cut) == 1);
 }
 
 TEST_CASE("decode: Ethernet padding is cut off by the IPv4 total length", "[decode][ipv4]") {

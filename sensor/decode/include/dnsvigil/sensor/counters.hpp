@@ -31,6 +31,7 @@ namespace dnsvigil::sensor {
   X(ipv6_truncated, "IPv6 packets shorter than their headers or payload length")            \
   X(ipv6_bad_extension, "IPv6 extension header chains that could not be walked")            \
   X(ip_snaplen_cut, "packets cut short by the capture snap length")                          \
+  X(dns_capture_truncated, "DNS messages kept from UDP datagrams the snap length cut (header and question read)") \
   X(l4_truncated, "UDP/TCP headers cut short")                                               \
   X(udp_bad_length, "UDP length field larger than the data")                                 \
   X(not_dns, "UDP/TCP packets on ports that are not DNS ports")                              \

@@ -85,6 +85,7 @@ struct Packet {
   std::uint32_t seq = 0, ack = 0;  ///< TCP
   std::uint8_t tcp_flags = 0;
   Bytes payload;                   ///< UDP/TCP payload, or the fragment's data
+  bool cut = false;                ///< a UDP datagram cut by the snap length: `payload` is its start
 };
 
 /// Outcome of decoding one frame.

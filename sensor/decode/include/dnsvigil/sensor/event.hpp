@@ -25,6 +25,7 @@ struct DnsEvent {
   bool has_vlan = false;
   bool fragmented = false;     ///< the message arrived in IP fragments
   bool off_port = false;       ///< DNS recognised on ports outside capture.dns_ports (capture.dns_heuristic)
+  bool capture_truncated = false;  ///< the snap length cut the datagram: records after the cut are missing
   std::uint8_t input = 0;      ///< index of the capture source (-i / -r order)
   // dnstap (when the event came from a DNS server's log rather than a capture).
   std::uint8_t dnstap = 0;     ///< its dnstap Message.Type (sensor/dnstap.hpp), 0 for captured messages

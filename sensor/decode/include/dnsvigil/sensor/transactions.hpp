@@ -101,7 +101,8 @@ class TransactionTable {
     std::uint32_t answer_hash;
     bool transfer;
     bool resent;
-    std::uint8_t pad[2];
+    bool cut;  // the first answer was cut by the snap length: its answer_hash covers part of it
+    std::uint8_t pad[1];
   };
   using Table = LruTable<PendingKey, Pending>;
   using AnsweredTable = LruTable<Key, Answered>;
