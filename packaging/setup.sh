@@ -10,12 +10,14 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config
   libpcap-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libpsl-dev publicsuffix libcli11-dev
   libxxhash-dev libsystemd-dev libmicrohttpd-dev libfstrm-dev libprotobuf-c-dev protobuf-c-compiler
+  libcurl4-openssl-dev
   catch2 libbenchmark-dev
   clang libclang-rt-14-dev
 )
 test_pkgs=(
   tshark tcpdump tcpreplay iproute2 dnsutils rsyslog systemd python3 logrotate man-db dpkg-dev
   bind9 unbound knot-dnsutils openssl curl
+  clickhouse-server clickhouse-client
 )
 lab_pkgs=(
   bind9 bind9-utils knot knot-dnsutils dnsrecon fierce dnsenum dnsmap gobuster iodine dns2tcp
@@ -55,7 +57,8 @@ $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 if [[ -d /run/systemd/system ]]; then
   for p in "${missing[@]}"; do
     case "$p" in
-      bind9) unit=named ;; unbound | knot | postfix | opendkim | opendmarc | rspamd | clamav-freshclam) unit=$p ;;
+      bind9) unit=named ;;
+      unbound | knot | postfix | opendkim | opendmarc | rspamd | clamav-freshclam | clickhouse-server) unit=$p ;;
       *) continue ;;
     esac
     $sudo systemctl disable --now "$unit" >/dev/null 2>&1 || true
