@@ -1,7 +1,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <memory>
 #include <sstream>
 
@@ -337,6 +341,91 @@ void load_services(Settings& s, const std::string& base_dir, Problems& p) {
   opt.services = std::move(cat);
 }
 
+// "http://host:port" or "https://[::1]:8443/path": the ClickHouse HTTP interface. The sink adds
+// the query string itself, and credentials come from user and password_file.
+std::string clickhouse_url_problem(const std::string& url) {
+  std::string_view rest(url);
+  if (rest.rfind("http://", 0) == 0) {
+    rest.remove_prefix(7);
+  } else if (rest.rfind("https://", 0) == 0) {
+    rest.remove_prefix(8);
+  } else {
+    return "expected http://HOST:PORT or https://HOST:PORT";
+  }
+  if (rest.find_first_of("?#@ ") != std::string_view::npos)
+    return "no query string, fragment, credentials or blanks (use user and password_file)";
+  std::string_view hostport = rest.substr(0, rest.find('/'));
+  std::string_view port;
+  bool has_port = false;
+  if (!hostport.empty() && hostport.front() == '[') {
+    const auto close = hostport.find(']');
+    if (close == std::string_view::npos) return "unclosed '[' in the IPv6 address";
+    if (close + 1 < hostport.size()) {
+      if (hostport[close + 1] != ':') return "expected ':PORT' after ']'";
+      has_port = true;
+      port = hostport.substr(close + 2);
+    }
+    hostport = hostport.substr(1, close - 1);
+    if (!sensor::IpAddr::parse(hostport)) return "'" + std::string(hostport) + "' is not an IPv6 address";
+  } else {
+    if (const auto colon = hostport.find(':'); colon != std::string_view::npos) {
+      has_port = true;
+      port = hostport.substr(colon + 1);
+      hostport = hostport.substr(0, colon);
+    }
+    if (hostport.empty()) return "no host";
+    for (const char c : hostport)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_')
+        return "'" + std::string(hostport) + "' is not a host name or address";
+  }
+  if (has_port && (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos ||
+                   std::stoul(std::string(port)) == 0 || std::stoul(std::string(port)) > 65535))
+    return "'" + std::string(port) + "' is not a port number (1..65535)";
+  return {};
+}
+
+// A database or table name: a plain ClickHouse identifier (the sink quotes it, but names that
+// need quoting are a mistake more often than a wish).
+bool plain_identifier(const std::string& s) {
+  if (s.empty() || s.size() > 128 || std::isdigit(static_cast<unsigned char>(s.front()))) return false;
+  for (const char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  return true;
+}
+
+// outputs.clickhouse: the URL and names are checked, and the password file is read with the
+// configuration (so --check-config finds an unreadable one, and a SIGHUP reload that cannot read
+// it keeps the running configuration).
+void load_clickhouse(Settings& s, const std::string& base_dir, Problems& p) {
+  auto& c = s.outputs.clickhouse;
+  c.password.clear();
+  if (!c.enabled) return;
+  const std::string key = p.file + ": outputs.clickhouse.";
+  if (const auto why = clickhouse_url_problem(c.url); !why.empty())
+    p.lines.push_back(key + "url: '" + c.url + "': " + why);
+  if (!plain_identifier(c.database))
+    p.lines.push_back(key + "database: '" + c.database + "' is not a plain name (letters, digits, _)");
+  for (const auto& [name, value] : {std::pair{"events_table", &c.events_table}, std::pair{"alerts_table", &c.alerts_table}})
+    if (!value->empty() && !plain_identifier(*value))
+      p.lines.push_back(key + name + ": '" + *value + "' is not a plain name (letters, digits, _)");
+  if (c.events_table.empty() && c.alerts_table.empty())
+    p.lines.push_back(key + "events_table: events_table and alerts_table are both empty: nothing to send");
+  if (!c.password_file.empty()) {
+    const std::string path = c.password_file.front() == '/' || base_dir.empty() ? c.password_file
+                                                                               : base_dir + "/" + c.password_file;
+    errno = 0;
+    std::ifstream in(path, std::ios::binary);
+    std::string line;
+    if (!in || !std::getline(in, line)) {
+      p.lines.push_back(key + "password_file: cannot read '" + path + "'" +
+                        (errno != 0 ? std::string(": ") + std::strerror(errno) : std::string()));
+    } else {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      c.password = line;
+    }
+  }
+}
+
 Settings load_node(const YAML::Node& root, const std::string& name, const std::string& base_dir) {
   Settings s = defaults();
   Problems p{name, {}};
@@ -347,6 +436,7 @@ Settings load_node(const YAML::Node& root, const std::string& name, const std::s
   for (const auto& e : s.input.dnstap)
     if (e.rfind("unix:/", 0) != 0 && e.rfind("tcp:", 0) != 0)
       p.lines.push_back(p.file + ": input.dnstap: '" + e + "': expected unix:/path or tcp:ADDRESS:PORT");
+  load_clickhouse(s, base_dir, p);
   if (p.lines.empty()) load_intel(s, base_dir, p);
   if (p.lines.empty()) load_services(s, base_dir, p);
   if (!p.lines.empty()) {

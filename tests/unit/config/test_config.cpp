@@ -1,6 +1,8 @@
 // The configuration loader: types, units, ranges, lists, unknown keys and their suggestions.
 #include <catch2/catch.hpp>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "dnsvigil/config/schema.hpp"
@@ -136,4 +138,51 @@ TEST_CASE("the generated default file loads back to the defaults", "[config]") {
     INFO(k.path);
     CHECK(config::value_text(k, uu) == config::value_text(k, d));
   }
+}
+
+TEST_CASE("outputs.clickhouse: the URL, names and password file are checked when enabled", "[config][clickhouse]") {
+  const config::Settings d = load_text("");
+  CHECK_FALSE(d.outputs.clickhouse.enabled);
+  CHECK(d.outputs.clickhouse.url == "http://127.0.0.1:8123");
+  CHECK(d.outputs.clickhouse.batch_rows == 65536);
+  // Disabled: nothing is checked (the shipped defaults stay loadable anywhere).
+  CHECK(error_of("outputs:\n  clickhouse:\n    url: ftp://x\n").empty());
+  const auto with = [](const std::string& keys) {
+    return error_of("outputs:\n  clickhouse:\n    enabled: true\n" + keys);
+  };
+  CHECK(with("").empty());
+  for (const char* url : {"http://ch.example.net", "https://[2001:db8::1]:8443", "http://10.0.0.1:8123/",
+                          "http://clickhouse-1:8123/proxy/path"}) {
+    INFO(url);
+    CHECK(with(std::string("    url: ") + url + "\n").empty());
+  }
+  for (const char* url : {"ftp://x:21", "127.0.0.1:8123", "http://:8123", "http://host:0", "http://host:99999",
+                          "http://host:", "http://user:pw@host:8123", "http://host:8123/?database=x",
+                          "http://[2001:db8::1:8123", "http://[nope]:8123", "http://ho st:8123"}) {
+    INFO(url);
+    const std::string e = with(std::string("    url: \"") + url + "\"\n");
+    CHECK(e.find("outputs.clickhouse.url") != std::string::npos);
+  }
+  CHECK(with("    database: \"my-db\"\n").find("outputs.clickhouse.database") != std::string::npos);
+  CHECK(with("    events_table: \"x;drop\"\n").find("outputs.clickhouse.events_table") != std::string::npos);
+  CHECK(with("    events_table: \"\"\n    alerts_table: \"\"\n").find("nothing to send") != std::string::npos);
+  CHECK(with("    events_table: \"\"\n").empty());  // alerts only
+  CHECK(with("    batch_rows: 0\n").find("out of range") != std::string::npos);
+  CHECK(with("    max_buffer_bytes: 1KiB\n").find("out of range") != std::string::npos);
+  CHECK(with("    password_file: /nonexistent/dnsvigil-ch-password\n").find("cannot read") != std::string::npos);
+}
+
+TEST_CASE("outputs.clickhouse: the password is read from its file, without the line end", "[config][clickhouse]") {
+  char path[] = "/tmp/dnsvigil-test-chpw-XXXXXX";
+  const int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  const std::string text = "s3cret word\r\nignored second line\n";
+  REQUIRE(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  close(fd);
+  const config::Settings s =
+      load_text(std::string("outputs:\n  clickhouse:\n    enabled: true\n    password_file: ") + path + "\n");
+  unlink(path);
+  CHECK(s.outputs.clickhouse.password == "s3cret word");
+  // Not enabled: the file is not read.
+  CHECK(load_text("outputs:\n  clickhouse:\n    password_file: /nonexistent\n").outputs.clickhouse.password.empty());
 }

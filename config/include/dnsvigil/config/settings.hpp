@@ -38,11 +38,31 @@ struct SyslogSettings {
   std::string severity_critical = "crit";
 };
 
+/// The ClickHouse sink (outputs.clickhouse): events and alerts inserted over HTTP.
+struct ClickHouseSettings {
+  bool enabled = false;
+  std::string url = "http://127.0.0.1:8123";  ///< HTTP interface: http:// or https://, host, port
+  std::string database = "dnsvigil";
+  std::string events_table = "dns_events";    ///< empty: events are not sent
+  std::string alerts_table = "dns_alerts";    ///< empty: alerts are not sent
+  std::string user = "default";
+  std::string password_file;                  ///< a file holding the password (empty: none)
+  std::string password;                       ///< read from password_file when the configuration loads
+  std::string ca_file;                        ///< https: CA bundle (empty: the system's)
+  std::string observer_name;                  ///< the sensor's name in every row; empty: the host name
+  std::uint64_t batch_rows = 65536;
+  Timestamp flush_interval = kNanosPerSecond;
+  std::uint64_t max_buffer_bytes = 64u << 20;
+  Timestamp timeout = 10 * kNanosPerSecond;
+  Timestamp shutdown_timeout = 10 * kNanosPerSecond;
+};
+
 struct OutputSettings {
   std::string alerts_json;                  ///< path or "-"; empty = off (--alerts-json sets it)
   std::string events_json;                  ///< path or "-"; every DNS message (--dump-json sets it)
   std::string alerts_text;                  ///< path or "-"; one readable line per alert
   SyslogSettings syslog;
+  ClickHouseSettings clickhouse;
   std::uint64_t queue = 65536;              ///< alerts queued per output before drops
   std::uint64_t rate_limit = 100;           ///< alerts per second per output (0 = unlimited)
 };
