@@ -428,6 +428,23 @@ const Key kKeys[] = {
         16777216),
     KEY("outputs.rate_limit", uint, outputs.rate_limit,
         "Alerts per second per rule and output; excess is counted and summarised (0 = unlimited).", kUnlimited, 1000000),
+    KEY("outputs.report.path", string, outputs.report.path,
+        "Write an HTML report (one self-contained page: capture figures, alerts, traffic charts, this "
+        "configuration) to this file at the end of the run, on SIGUSR1 and every interval; --report overrides. "
+        "Empty: no report, and no traffic figures are collected.",
+        0, 0),
+    KEY("outputs.report.interval", duration, outputs.report.interval,
+        "Live sensor: also write the report this often (0: on SIGUSR1 and at the end only).", 0, kDay),
+    KEY("outputs.report.max_alerts", uint, outputs.report.max_alerts,
+        "Alerts listed in the report; beyond, the oldest of the lowest severity make room for more severe ones "
+        "(every alert is still counted and drawn in the timeline).",
+        0, 1000000),
+    KEY("outputs.report.max_keys", uint, outputs.report.max_keys,
+        "Clients and registered domains each worker tracks for the report's top tables (a quarter as many "
+        "servers); beyond, the least frequent are dropped, so a flood of new names costs no memory.",
+        64, 1048576),
+    KEY("outputs.report.top", uint, outputs.report.top, "Rows of the report's top client, domain and server tables.",
+        1, 1000),
     // metrics
     KEY("metrics.enabled", boolean, metrics.enabled, "Serve Prometheus metrics over HTTP.", 0, 0),
     KEY("metrics.listen", string, metrics.listen, "Address and port of the metrics endpoint (keep it on loopback).", 0,

@@ -17,6 +17,7 @@
 #include "dnsvigil/dnstap/dnstap.hpp"
 #include "dnsvigil/output/metrics.hpp"
 #include "dnsvigil/output/outputs.hpp"
+#include "report.hpp"
 #include "run.hpp"
 #include "service.hpp"
 #include "summary.hpp"
@@ -32,6 +33,7 @@ struct CliOptions {
   std::vector<std::string> files;
   std::vector<std::string> dnstap;
   std::string dump_json, alerts_json, alerts_text;
+  std::string report;
   unsigned workers = 0;
   bool check_config = false, config_reference = false, default_config = false, quiet = false;
   std::vector<std::string> filter_words;
@@ -61,6 +63,7 @@ void apply_cli(const CliOptions& cli, config::Settings& s) {
   if (!cli.dump_json.empty()) s.outputs.events_json = cli.dump_json;
   if (!cli.alerts_json.empty()) s.outputs.alerts_json = cli.alerts_json;
   if (!cli.alerts_text.empty()) s.outputs.alerts_text = cli.alerts_text;
+  if (!cli.report.empty()) s.outputs.report.path = cli.report;
   if (cli.workers != 0) s.workers = cli.workers;
   // Alerts need somewhere to go: standard output unless an output is configured, or the
   // event dump already has standard output (two streams there would interleave).
@@ -155,12 +158,15 @@ class Service {
       publish_metrics(capture_stats(sources));  // a scrape before the first batch gets every family
     }
     spdlog::debug("{} rules enabled, {} workers", run_->rules(), run_->workers());
-    start_ = Clock::now();
-    const int rc = cli_.files.empty() ? live(sources) : replay();
+    // A report that cannot be written is an error now, not at the end of a long replay.
+    if (!settings_.outputs.report.path.empty()) app::check_report_path(settings_.outputs.report.path);
+    start_ = last_report_ = Clock::now();
+    int rc = cli_.files.empty() ? live(sources) : replay();
     app::notify("STOPPING=1");
     run_->finish();
     publish_metrics(capture_stats(sources));
     const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
+    if (!write_report(true, sources)) rc = 1;
     if (!cli_.quiet) {
       std::vector<capture::CaptureStats> live_stats;
       for (const auto& src : sources) live_stats.push_back(src->stats());
@@ -289,6 +295,12 @@ class Service {
     last_duties_ = now;
     auto& sig = app::signals();
     if (sig.reload.exchange(false)) reload();
+    // SIGUSR1 asks for the report (and a stats line, below); a live sensor also writes it every
+    // outputs.report.interval.
+    const sensor::Timestamp every = settings_.outputs.report.interval;
+    if (sig.report.exchange(false) ||
+        (cli_.files.empty() && every > 0 && now - last_report_ >= std::chrono::nanoseconds(every)))
+      write_report(false, sources);
     const double secs = std::chrono::duration<double>(now - start_).count();
     const bool periodic = !sources.empty() && now - last_stats_ >= std::chrono::nanoseconds(settings_.run.stats_interval);
     if (sig.stats.exchange(false) || periodic) {
@@ -328,13 +340,35 @@ class Service {
     }
   }
 
+  // Writes the HTML report when one is configured; false (and logged) when it could not be written.
+  bool write_report(bool final, const std::vector<std::unique_ptr<capture::Source>>& sources) {
+    if (settings_.outputs.report.path.empty()) return true;
+    last_report_ = Clock::now();
+    app::ReportContext ctx;
+    ctx.hostname = hostname();
+    ctx.version = DNSVIGIL_VERSION;
+    ctx.live = cli_.files.empty();
+    ctx.final = final;
+    ctx.inputs = ctx.live ? settings_.capture.interfaces : cli_.files;
+    for (const auto& e : settings_.input.dnstap) ctx.inputs.push_back("dnstap " + e);
+    ctx.seconds = std::chrono::duration<double>(last_report_ - start_).count();
+    ctx.capture = capture_stats(sources);
+    ctx.dnstap = dnstap_.get();
+    try {
+      app::write_report(*run_, settings_, ctx);
+      spdlog::info("report written to {}", settings_.outputs.report.path);
+      return true;
+    } catch (const std::exception& e) {
+      spdlog::error("report not written: {}", e.what());
+      return false;
+    }
+  }
+
   void print_alert_summary() const {
     if (!run_->detecting()) return;
     std::string line;
     for (const auto& [rule, n] : run_->alerts().per_rule()) line += " " + std::string(rule) + "=" + std::to_string(n);
-    std::uint64_t dropped = 0;
-    for (const auto& o : run_->alerts().outputs)
-      dropped += o->stats().dropped_full + o->stats().dropped_rate + o->stats().dropped_shutdown;
+    const std::uint64_t dropped = run_->output_dropped();
     std::fprintf(stderr,
                  "  alerts:%s; %llu folded into summaries, %llu attached to related alerts, %llu explained by a learned "
                  "role, %llu dropped by outputs\n",
@@ -363,6 +397,7 @@ class Service {
   const CliOptions& cli_;
   config::Settings settings_;
   std::unique_ptr<app::Run> run_;
+  Clock::time_point last_report_{};
   std::unique_ptr<output::MetricsServer> metrics_;
   std::unique_ptr<dnstap::Listener> dnstap_;
   std::vector<std::vector<std::uint8_t>> frames_;  // dnstap frames being processed
@@ -391,6 +426,8 @@ int main(int argc, char** argv) {
   cli_app.add_option("--dump-json", cli.dump_json, "write one ECS JSON line per DNS message to PATH ('-': stdout)");
   cli_app.add_option("--alerts-json", cli.alerts_json, "write alerts as ECS JSON lines to PATH ('-': stdout)");
   cli_app.add_option("--alerts-text", cli.alerts_text, "write one readable line per alert to PATH ('-': stdout)");
+  cli_app.add_option("--report", cli.report,
+                     "write an HTML report (alerts, traffic, capture figures) to FILE at the end, and on SIGUSR1");
   cli_app.add_option("-j,--workers", cli.workers, "worker threads; packets are sharded by client address")
       ->check(CLI::Range(1, 64));
   cli_app.add_flag("--check-config", cli.check_config, "validate the configuration and exit");

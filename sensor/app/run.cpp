@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "dnsvigil/detect/intel.hpp"
 #include "dnsvigil/dnsparse/error.hpp"
@@ -20,6 +21,7 @@ void AlertFanout::emit(const detect::Alert& a) {
   {
     std::lock_guard lock(mu_);
     ++per_rule_[a.rule->name];
+    if (log_) log_->add(a);
   }
   for (auto& o : outputs) o->emit(a);
 }
@@ -31,6 +33,16 @@ void AlertFanout::advance(sensor::Timestamp now) {
 std::map<std::string_view, std::uint64_t> AlertFanout::per_rule() const {
   std::lock_guard lock(mu_);
   return per_rule_;
+}
+
+void AlertFanout::keep_alerts(std::size_t max) {
+  std::lock_guard lock(mu_);
+  if (!log_) log_ = std::make_unique<output::AlertLog>(max);
+}
+
+std::unique_ptr<output::AlertLog> AlertFanout::alert_log() const {
+  std::lock_guard lock(mu_);
+  return log_ ? std::make_unique<output::AlertLog>(*log_) : nullptr;
 }
 
 namespace {
@@ -89,6 +101,12 @@ constexpr std::size_t kDumpChunk = 64u << 10;
 Shard::Shard(const config::Settings& s, AlertFanout& fanout, DumpWriter* dump, detect::SharedView* shared)
     : pipeline_(s.pipeline, *this), dump_(dump), shared_(shared) {
   rebuild_engine(s, fanout);
+  if (!s.outputs.report.path.empty()) {
+    output::TrafficLimits l;
+    l.clients = l.domains = s.outputs.report.max_keys;
+    l.servers = std::max<std::size_t>(s.outputs.report.max_keys / 4, 16);
+    traffic_ = std::make_unique<output::Traffic>(l);
+  }
 }
 
 Shard::~Shard() = default;
@@ -106,6 +124,7 @@ void Shard::rebuild_engine(const config::Settings& s, AlertFanout& fanout) {
 }
 
 void Shard::on_event(const sensor::DnsEvent& ev) {
+  if (traffic_) traffic_->on_event(ev);
   if (dump_ != nullptr) {
     output::write_event_json(ev, json_);
     chunk_ += json_.line();
@@ -116,6 +135,7 @@ void Shard::on_event(const sensor::DnsEvent& ev) {
 }
 
 void Shard::on_unanswered(const sensor::UnansweredQuery& q) {
+  if (traffic_) traffic_->on_unanswered(q);
   if (dump_ != nullptr) {
     output::write_unanswered_json(q, json_);
     chunk_ += json_.line();
@@ -161,11 +181,43 @@ sensor::Counters Shard::counters_snapshot() const {
   return snapshot_;
 }
 
+namespace {
+// Clients with learned roles that a report lists (the end-of-run summary lists 8).
+constexpr std::size_t kReportLearnedClients = 64;
+}  // namespace
+
+Shard::View Shard::view() const {
+  View v;
+  if (traffic_) v.traffic = std::make_shared<const output::Traffic>(*traffic_);
+  if (engine_) {
+    v.learned = Learned::of(*engine_, kReportLearnedClients);
+    v.suppressed = engine_->suppressed();
+    v.folded = engine_->folded();
+    v.role_explained = engine_->role_explained();
+  }
+  return v;
+}
+
+void Shard::publish_view(std::uint64_t generation) {
+  publish_snapshot();
+  View v = view();
+  {
+    std::lock_guard lock(view_mu_);
+    view_ = std::move(v);
+  }
+  view_gen_.store(generation, std::memory_order_release);
+}
+
+Shard::View Shard::view_snapshot() const {
+  std::lock_guard lock(view_mu_);
+  return view_;
+}
+
 // ---- run and dispatcher ---------------------------------------------------------------------
 
 namespace {
 
-enum Kind : std::uint16_t { kDecoded = 0, kDatagram = 1, kTick = 2, kStop = 3, kDnstap = 4 };
+enum Kind : std::uint16_t { kDecoded = 0, kDatagram = 1, kTick = 2, kStop = 3, kDnstap = 4, kReport = 5 };
 
 // Record header in a worker's ring; the kind's meta and then octets follow it.
 struct ItemHead {
@@ -208,6 +260,7 @@ Run::Run(const config::Settings& s, output::Observer obs, std::vector<std::uniqu
          std::unique_ptr<DumpWriter> dump)
     : settings_(s), obs_(std::move(obs)), dump_(std::move(dump)) {
   fanout_.outputs = queued(std::move(outputs), s);
+  if (!s.outputs.report.path.empty()) fanout_.keep_alerts(s.outputs.report.max_alerts);
   const std::size_t n = s.workers < 1 ? 1 : s.workers;
   for (std::size_t i = 0; i < n; ++i)
     shards_.push_back(std::make_unique<Shard>(s, fanout_, dump_.get(), n > 1 ? &shared_ : nullptr));
@@ -257,6 +310,7 @@ Run::Run(const config::Settings& s, output::Observer obs, std::vector<std::uniqu
               // The dispatcher decoded it once (to route it); it decodes again without a fault.
               if (decoder.decode(body, tap) == dnstap::Decoded::message) shard->pipeline().on_dnstap(tap, h.input);
               break;
+            case kReport: shard->publish_view(static_cast<std::uint64_t>(h.ts)); break;  // ts: the request
             default: stop = true; break;
           }
         });
@@ -403,6 +457,10 @@ void Run::reload(const config::Settings& s, std::vector<std::string>& notes) {
     notes.emplace_back("capture settings change on restart only");
   if (s.pipeline.dns_ports != settings_.pipeline.dns_ports || s.workers != settings_.workers)
     notes.emplace_back("capture.dns_ports and workers change on restart only");
+  if (settings_.outputs.report.path.empty() && !s.outputs.report.path.empty()) {
+    notes.emplace_back("outputs.report.path: the report's traffic figures are collected from a restart on");
+    fanout_.keep_alerts(s.outputs.report.max_alerts);
+  }
   if (workers_.size() > 1) {
     // Workers own their engines: rebuilding under them would race. Rules reload on restart.
     notes.emplace_back("with several workers, rules and outputs change on restart only; output files were reopened");
@@ -450,25 +508,76 @@ std::uint64_t Run::suppressed() const { return engines_sum(shards_, &detect::Eng
 std::uint64_t Run::folded() const { return engines_sum(shards_, &detect::Engine::folded); }
 std::uint64_t Run::role_explained() const { return engines_sum(shards_, &detect::Engine::role_explained); }
 
-Run::Learned Run::learned(std::size_t max_clients) const {
+Learned Learned::of(const detect::Engine& e, std::size_t max_clients) {
   Learned l;
-  for (const auto& s : shards_) {
-    const detect::Engine* e = s->engine();
-    if (e == nullptr) continue;
-    const auto& p = e->policy();
-    l.resolvers_configured = p.resolvers_configured();
-    const auto c = p.learned_roles();
-    l.roles.mail_servers += c.mail_servers;
-    l.roles.monitoring += c.monitoring;
-    l.roles.container_nodes += c.container_nodes;
-    for (auto& x : p.learned_clients(max_clients)) l.clients.push_back(x);
-    l.internal_resolvers = std::max(l.internal_resolvers, p.learned_resolvers());
-    // With several workers every one holds the merged list; the first is enough.
-    if (l.resolvers.empty()) l.resolvers = p.defacto_resolvers();
-  }
-  std::sort(l.clients.begin(), l.clients.end());
-  if (l.clients.size() > max_clients) l.clients.resize(max_clients);
+  const auto& p = e.policy();
+  l.resolvers_configured = p.resolvers_configured();
+  l.roles = p.learned_roles();
+  l.clients = p.learned_clients(max_clients);
+  l.internal_resolvers = p.learned_resolvers();
+  l.resolvers = p.defacto_resolvers();
   return l;
+}
+
+void Learned::add(const Learned& o, std::size_t max_clients) {
+  resolvers_configured = resolvers_configured || o.resolvers_configured;
+  roles.mail_servers += o.roles.mail_servers;
+  roles.monitoring += o.roles.monitoring;
+  roles.container_nodes += o.roles.container_nodes;
+  clients.insert(clients.end(), o.clients.begin(), o.clients.end());
+  std::sort(clients.begin(), clients.end());
+  if (clients.size() > max_clients) clients.resize(max_clients);
+  internal_resolvers = std::max(internal_resolvers, o.internal_resolvers);
+  // With several workers every one holds the merged list; the first is enough.
+  if (resolvers.empty()) resolvers = o.resolvers;
+}
+
+Learned Run::learned(std::size_t max_clients) const {
+  Learned l;
+  for (const auto& s : shards_)
+    if (const detect::Engine* e = s->engine()) l.add(Learned::of(*e, max_clients), max_clients);
+  return l;
+}
+
+std::uint64_t Run::output_dropped() const {
+  std::uint64_t n = 0;
+  for (const auto& o : fanout_.outputs)
+    n += o->stats().dropped_full.load() + o->stats().dropped_rate.load() + o->stats().dropped_shutdown.load();
+  return n;
+}
+
+Run::ReportParts Run::report_parts(unsigned timeout_ms) {
+  std::vector<Shard::View> views;
+  if (workers_.empty() || finished_) {
+    for (const auto& s : shards_) views.push_back(s->view());
+  } else {
+    // Workers own their shards: each takes its own view when the request reaches it.
+    const std::uint64_t gen = ++view_requests_;
+    for (std::size_t i = 0; i < workers_.size(); ++i) push(i, kReport, static_cast<sensor::Timestamp>(gen), {}, {});
+    wake_workers();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (const auto& s : shards_)
+      while (s->view_generation() < gen && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (const auto& s : shards_) views.push_back(s->view_snapshot());
+  }
+  ReportParts r;
+  std::shared_ptr<output::Traffic> merged;
+  for (const auto& v : views) {
+    if (v.traffic) {
+      if (!merged) {
+        merged = std::make_shared<output::Traffic>(*v.traffic);
+      } else {
+        merged->merge(*v.traffic);
+      }
+    }
+    r.learned.add(v.learned, kReportLearnedClients);
+    r.suppressed += v.suppressed;
+    r.folded += v.folded;
+    r.role_explained += v.role_explained;
+  }
+  r.traffic = std::move(merged);
+  return r;
 }
 
 std::size_t Run::rules() const noexcept {

@@ -21,11 +21,27 @@
 #include "dnsvigil/output/json.hpp"
 #include "dnsvigil/output/line_writer.hpp"
 #include "dnsvigil/output/queue.hpp"
+#include "dnsvigil/output/report.hpp"
+#include "dnsvigil/output/traffic.hpp"
 #include "dnsvigil/sensor/defrag.hpp"
 #include "dnsvigil/sensor/pipeline.hpp"
 #include "dnsvigil/sensor/spsc.hpp"
 
 namespace dnsvigil::app {
+
+/// What the engines learned from traffic: the end-of-run summary and the report show it.
+struct Learned {
+  std::vector<std::pair<sensor::IpAddr, std::uint8_t>> clients;  ///< clients with learned roles (first few)
+  detect::Policy::RoleCounts roles;
+  std::vector<std::pair<sensor::IpAddr, double>> resolvers;  ///< de-facto resolvers (zero configuration)
+  std::size_t internal_resolvers = 0;  ///< internal servers learned as resolvers
+  bool resolvers_configured = false;
+
+  /// What one engine learned (its first `max_clients` clients with roles).
+  [[nodiscard]] static Learned of(const detect::Engine& e, std::size_t max_clients);
+  /// Adds another engine's (roles summed, clients kept to the first `max_clients` by address).
+  void add(const Learned& o, std::size_t max_clients);
+};
 
 /// Sends each alert to every output and counts alerts per rule. Thread-safe (workers share it).
 class AlertFanout final : public detect::AlertSink {
@@ -34,11 +50,16 @@ class AlertFanout final : public detect::AlertSink {
   /// Packet time for the outputs' rate limits (their withheld summaries).
   void advance(sensor::Timestamp now);
   [[nodiscard]] std::map<std::string_view, std::uint64_t> per_rule() const;
+  /// Keeps alerts for the HTML report from now on (at most `max` listed; see output::AlertLog).
+  void keep_alerts(std::size_t max);
+  /// A copy of the alerts kept for the report (nullptr when none are kept).
+  [[nodiscard]] std::unique_ptr<output::AlertLog> alert_log() const;
   std::vector<std::unique_ptr<output::QueuedOutput>> outputs;
 
  private:
   mutable std::mutex mu_;
   std::map<std::string_view, std::uint64_t> per_rule_;
+  std::unique_ptr<output::AlertLog> log_;
 };
 
 /// Opens the alert outputs a configuration asks for (files are opened here, after the
@@ -85,6 +106,20 @@ class Shard final : public sensor::EventSink {
   /// Counters and table sizes as of the last tick (safe to read from another thread).
   [[nodiscard]] sensor::Counters counters_snapshot() const;
 
+  /// What the HTML report takes from a shard.
+  struct View {
+    std::shared_ptr<const output::Traffic> traffic;  ///< nullptr when the report is off
+    Learned learned;
+    std::uint64_t suppressed = 0, folded = 0, role_explained = 0;
+  };
+  /// The view now; on the thread that owns the shard.
+  [[nodiscard]] View view() const;
+  /// Worker thread: takes view() (and a counters snapshot) for another thread, marked `generation`.
+  void publish_view(std::uint64_t generation);
+  /// The generation of the last published view, and a copy of it.
+  [[nodiscard]] std::uint64_t view_generation() const noexcept { return view_gen_.load(std::memory_order_acquire); }
+  [[nodiscard]] View view_snapshot() const;
+
  private:
   void publish_snapshot();
 
@@ -97,6 +132,10 @@ class Shard final : public sensor::EventSink {
   std::string chunk_;
   mutable std::mutex snap_mu_;
   sensor::Counters snapshot_;
+  std::unique_ptr<output::Traffic> traffic_;  // when outputs.report.path is set
+  mutable std::mutex view_mu_;
+  View view_;
+  std::atomic<std::uint64_t> view_gen_{0};
 };
 
 class Run final : public capture::FrameHandler {
@@ -134,14 +173,18 @@ class Run final : public capture::FrameHandler {
   /// Held alerts dropped because the client turned out to hold a role that explains them.
   [[nodiscard]] std::uint64_t role_explained() const;
   /// What the engines learned from traffic (read after finish(), or with one worker).
-  struct Learned {
-    std::vector<std::pair<sensor::IpAddr, std::uint8_t>> clients;  ///< clients with learned roles (first few)
-    detect::Policy::RoleCounts roles;
-    std::vector<std::pair<sensor::IpAddr, double>> resolvers;  ///< de-facto resolvers (zero configuration)
-    std::size_t internal_resolvers = 0;  ///< internal servers learned as resolvers
-    bool resolvers_configured = false;
-  };
   [[nodiscard]] Learned learned(std::size_t max_clients) const;
+  /// Alerts the outputs dropped (queue full, rate limit, shutdown).
+  [[nodiscard]] std::uint64_t output_dropped() const;
+  /// What the HTML report takes from the shards, merged. With workers still running, each
+  /// worker takes its view on its own thread when a request reaches it through its ring; this
+  /// waits for them (at most `timeout_ms`; a late worker's previous view is used). Capture thread.
+  struct ReportParts {
+    std::shared_ptr<const output::Traffic> traffic;  ///< nullptr when the report is off
+    Learned learned;
+    std::uint64_t suppressed = 0, folded = 0, role_explained = 0;
+  };
+  [[nodiscard]] ReportParts report_parts(unsigned timeout_ms = 5000);
   [[nodiscard]] bool detecting() const noexcept { return !fanout_.outputs.empty(); }
   [[nodiscard]] std::size_t rules() const noexcept;
   /// Prometheus text of everything (capture stats passed in by the caller).
@@ -165,6 +208,7 @@ class Run final : public capture::FrameHandler {
   std::vector<std::unique_ptr<Shard>> shards_;
   // Dispatcher (workers > 1).
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::uint64_t view_requests_ = 0;  // report views asked of the workers
   sensor::Counters dispatch_counters_;
   dnstap::Decoder dnstap_decoder_;
   sensor::DnstapMessage dnstap_msg_;

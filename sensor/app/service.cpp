@@ -28,11 +28,18 @@ void clear_capability_sets() {
     throw std::runtime_error(std::string("cannot set no_new_privs: ") + std::strerror(errno));
 }
 
+// The handler only stores to these flags: they must not hide a lock.
+static_assert(std::atomic<bool>::is_always_lock_free);
+
 extern "C" void on_signal(int sig) {
   Signals& s = signals();
   switch (sig) {
     case SIGHUP: s.reload.store(true); break;
-    case SIGUSR1: s.stats.store(true); break;
+    case SIGUSR1:
+      // Lock-free atomics only (async-signal-safe); the loop acts on them between batches.
+      s.stats.store(true);
+      s.report.store(true);
+      break;
     default: s.stop.store(true); break;
   }
 }

@@ -27,9 +27,10 @@ struct Signals {
   std::atomic<bool> stop{false};
   std::atomic<bool> reload{false};
   std::atomic<bool> stats{false};
+  std::atomic<bool> report{false};  ///< SIGUSR1 too: write the HTML report (when one is configured)
 };
 [[nodiscard]] Signals& signals();
-/// SIGINT/SIGTERM stop, SIGHUP reload, SIGUSR1 stats; SIGPIPE ignored.
+/// SIGINT/SIGTERM stop, SIGHUP reload, SIGUSR1 stats and report; SIGPIPE ignored.
 void install_signal_handlers();
 
 }  // namespace dnsvigil::app

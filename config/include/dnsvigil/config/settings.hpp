@@ -24,6 +24,15 @@ struct CaptureSettings {
   std::string dns_heuristic = "external";   ///< off, external, all: mapped into pipeline.off_port
 };
 
+/// The HTML report (outputs.report.*).
+struct ReportSettings {
+  std::string path;                         ///< HTML file; empty = off (--report sets it)
+  Timestamp interval = 0;                   ///< live: also written this often (0: on SIGUSR1 and at the end)
+  std::uint64_t max_alerts = 1000;          ///< alerts listed (the most severe kept)
+  std::uint64_t max_keys = 4096;            ///< clients, registered domains (and a quarter as many servers) tracked per worker
+  std::uint64_t top = 20;                   ///< rows of the top tables
+};
+
 /// One syslog destination.
 struct SyslogSettings {
   bool enabled = false;
@@ -65,6 +74,7 @@ struct OutputSettings {
   ClickHouseSettings clickhouse;
   std::uint64_t queue = 65536;              ///< alerts queued per output before drops
   std::uint64_t rate_limit = 100;           ///< alerts per second per output (0 = unlimited)
+  ReportSettings report;
 };
 
 /// Inputs other than packet capture (YAML `input:`).
