@@ -17,6 +17,7 @@ build_pkgs=(
 test_pkgs=(
   tshark tcpdump tcpreplay iproute2 dnsutils rsyslog systemd python3 logrotate man-db dpkg-dev
   bind9 unbound knot-dnsutils openssl curl
+  chromium  # tests/report: the HTML report rendered headless
   clickhouse-server clickhouse-client
 )
 lab_pkgs=(
