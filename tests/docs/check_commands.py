@@ -70,6 +70,7 @@ def main() -> int:
             "/etc/dnsvigil/dnsvigil.yaml": os.path.join(root, "packaging/dnsvigil.yaml"),
             "/var/cache/bind/dnstap.log": tap,
             "events.json": os.path.join(tmp, "events.json"), "alerts.json": os.path.join(tmp, "alerts.json"),
+            "report.html": os.path.join(tmp, "report.html"),
             "/var/log/dnsvigil/alerts.json": os.path.join(tmp, "live-alerts.json"),
             "dnsvigil.yaml": os.path.join(tmp, "dnsvigil.yaml"),
             "unix:/run/dnsvigil/dnstap.sock": "unix:" + os.path.join(tmp, "dnstap.sock"),
@@ -96,7 +97,7 @@ def main() -> int:
                 unknown = []
                 for i, a in enumerate(argv[1:], 1):
                     prev = argv[i - 1]
-                    if prev in ("-r", "-c", "--dump-json", "--alerts-json", "--alerts-text", "--dnstap") and a != "-":
+                    if prev in ("-r", "-c", "--dump-json", "--alerts-json", "--alerts-text", "--dnstap", "--report") and a != "-":
                         if a not in files:
                             unknown.append(a)
                         else:
@@ -147,6 +148,11 @@ def main() -> int:
                         continue
                     if "zone_transfer" not in shown and "zone_transfer=" not in err:
                         failures.append(f"{where}: {line}: the demo's zone transfer was not reported")
+                        continue
+                if "--report" in argv:
+                    page = argv[argv.index("--report") + 1]
+                    if not os.path.exists(page) or not open(page, encoding="utf-8").read().endswith("</html>\n"):
+                        failures.append(f"{where}: {line}: no HTML report written")
                         continue
                 print(f"ok    {where}: {line}")
         finally:
