@@ -1,12 +1,19 @@
 #include "dnsvigil/capture/source.hpp"
 
+#include <fcntl.h>
 #include <pcap/pcap.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
+#include "dnsvigil/capture/pcapng.hpp"
 #include "dnsvigil/sensor/decode.hpp"
 
 namespace dnsvigil::capture {
@@ -20,6 +27,12 @@ int buffer_bytes(int mib) noexcept {
   constexpr std::int64_t kMax = std::int64_t{INT_MAX} & ~((std::int64_t{1} << 20) - 1);
   const std::int64_t bytes = std::int64_t{mib < 0 ? 0 : mib} << 20;
   return static_cast<int>(bytes > kMax ? kMax : bytes);
+}
+
+CaptureError unsupported_link(const std::string& name, int link_type) {
+  return CaptureError(name + ": unsupported link type " + link_type_name(link_type) +
+                      "; dnsvigil decodes EN10MB (Ethernet), LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP, FDDI, "
+                      "IEEE802_11, IEEE802_11_RADIO, PPP, PPP_SERIAL, PPP_ETHER, NFLOG and PKTAP");
 }
 
 class PcapSource final : public Source {
@@ -65,9 +78,7 @@ class PcapSource final : public Source {
   }
 
   void check_link_type() const {
-    if (!sensor::link_type_supported(link_type_))
-      throw CaptureError(name_ + ": unsupported link type " + link_type_name(link_type_) +
-                         "; dnsvigil decodes EN10MB (Ethernet), LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP, FDDI, IEEE802_11 and IEEE802_11_RADIO");
+    if (!sensor::link_type_supported(link_type_)) throw unsupported_link(name_, link_type_);
   }
 
  private:
@@ -83,6 +94,159 @@ class PcapSource final : public Source {
   bool live_;
   int link_type_ = 0;
 };
+
+// A pcapng file through PcapngReader. The BPF filter is compiled once per link type (libpcap
+// compiles for one link type) and run with pcap_offline_filter().
+class PcapngSource final : public Source {
+ public:
+  PcapngSource(int fd, bool own_fd, dnsparse::Bytes prefix, std::string name)
+      : fd_(fd), own_fd_(own_fd), reader_(fd, prefix), name_(std::move(name)) {}
+  ~PcapngSource() override {
+    for (auto& [dlt, prog] : programs_) pcap_freecode(&prog);
+    if (own_fd_) ::close(fd_);
+  }
+  PcapngSource(const PcapngSource&) = delete;
+  PcapngSource& operator=(const PcapngSource&) = delete;
+
+  // Reads up to the first packet: a broken start is an error at open, and the first interface
+  // gives link_type().
+  void open(const std::string& filter) {
+    if (reader_.headers() == PcapngReader::Next::error) throw CaptureError(name_ + ": " + reader_.error());
+    const auto ifaces = reader_.interfaces();
+    const PcapngInterface* first = nullptr;
+    for (const auto& i : ifaces)
+      if (i.supported) {
+        first = &i;
+        break;
+      }
+    if (first == nullptr && !ifaces.empty()) throw unsupported_link(name_, ifaces.front().link_type);
+    if (first != nullptr) link_type_ = first->link_type;
+    filter_ = filter;
+    if (!filter_.empty()) (void)program(link_type_);  // a bad filter is an error at open
+  }
+
+  int link_type() const noexcept override { return link_type_; }
+  int selectable_fd() const noexcept override { return -1; }
+  const std::string& name() const noexcept override { return name_; }
+  void break_loop() noexcept override { stop_.store(true, std::memory_order_relaxed); }
+  CaptureStats stats() const noexcept override { return {}; }
+
+  int dispatch(FrameHandler& handler, int max) override {
+    if (ended_) return -1;
+    const int limit = max <= 0 ? 4096 : max;
+    int delivered = 0;
+    PcapngPacket pkt;
+    for (int seen = 0; seen < limit; ++seen) {
+      if (stop_.exchange(false, std::memory_order_relaxed)) return delivered > 0 ? delivered : -1;
+      switch (reader_.next(pkt)) {
+        case PcapngReader::Next::end:
+          ended_ = true;
+          return delivered > 0 ? delivered : -1;
+        case PcapngReader::Next::error: throw CaptureError(name_ + ": " + reader_.error());
+        case PcapngReader::Next::packet: break;
+      }
+      const PcapngInterface& iface = reader_.interface(pkt.interface);
+      if (iface.index != current_ || !announced_) {
+        announced_ = true;
+        current_ = iface.index;
+        prog_ = filter_.empty() ? nullptr : program(iface.link_type);
+        handler.on_interface(Interface{iface.index, iface.link_type, iface.name});
+      }
+      if (prog_ != nullptr) {
+        pcap_pkthdr hdr{};
+        hdr.caplen = static_cast<bpf_u_int32>(pkt.data.size());
+        hdr.len = pkt.wire_len;
+        if (pcap_offline_filter(prog_, &hdr, pkt.data.data()) == 0) continue;
+      }
+      handler.on_frame(pkt.ts, pkt.data, pkt.wire_len);
+      ++delivered;
+    }
+    return delivered;
+  }
+
+  std::string notes() const override {
+    const PcapngStats& s = reader_.stats();
+    std::string out;
+    const auto add = [&](std::uint64_t n, const char* what) {
+      if (n == 0) return;
+      out += (out.empty() ? "" : "; ") + std::to_string(n) + " " + what;
+    };
+    add(s.unsupported_link, "packets of interfaces with unsupported link types skipped (pcapng_unsupported_link)");
+    add(s.oversized, "packets longer than 262144 octets cut (pcapng_oversized)");
+    add(s.bad_options, "interfaces with malformed options, the rest of their options ignored (pcapng_bad_options)");
+    add(s.time_clamped, "time stamps outside 1970..2106 clamped (pcapng_time_clamped)");
+    add(s.no_timestamp, "Simple Packet Blocks without a time stamp given the previous packet's (pcapng_no_timestamp)");
+    return out;
+  }
+
+ private:
+  const bpf_program* program(int dlt) {
+    for (auto& [d, prog] : programs_)
+      if (d == dlt) return &prog;
+    pcap_t* dead = pcap_open_dead_with_tstamp_precision(dlt, static_cast<int>(kMaxFrame), PCAP_TSTAMP_PRECISION_NANO);
+    if (dead == nullptr) throw CaptureError(name_ + ": cannot compile BPF filter (out of memory)");
+    bpf_program prog{};
+    if (pcap_compile(dead, &prog, filter_.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+      const std::string why = pcap_geterr(dead);
+      pcap_close(dead);
+      throw CaptureError(name_ + ": bad BPF filter '" + filter_ + "' for link type " + link_type_name(dlt) + ": " + why);
+    }
+    pcap_close(dead);
+    programs_.emplace_back(dlt, prog);
+    return &programs_.back().second;
+  }
+
+  int fd_;
+  bool own_fd_;
+  PcapngReader reader_;
+  std::string name_;
+  std::string filter_;
+  int link_type_ = 1;  // DLT_EN10MB until an interface says otherwise (a file without any)
+  std::vector<std::pair<int, bpf_program>> programs_;  // one per link type, few
+  const bpf_program* prog_ = nullptr;
+  std::uint32_t current_ = 0;
+  bool announced_ = false;
+  bool ended_ = false;
+  std::atomic<bool> stop_{false};
+};
+
+// A FILE that first returns the octets already read from `fd` (the format check), then reads
+// on: libpcap takes a FILE, and a pipe cannot be rewound.
+struct PrefixedFd {
+  int fd;
+  bool own;
+  std::uint8_t prefix[4];
+  std::size_t size, pos;
+};
+
+ssize_t prefixed_read(void* cookie, char* buf, size_t n) {
+  auto* c = static_cast<PrefixedFd*>(cookie);
+  if (c->pos < c->size) {
+    const std::size_t k = std::min(n, c->size - c->pos);
+    std::memcpy(buf, c->prefix + c->pos, k);
+    c->pos += k;
+    return static_cast<ssize_t>(k);
+  }
+  return ::read(c->fd, buf, n);
+}
+
+int prefixed_close(void* cookie) {
+  auto* c = static_cast<PrefixedFd*>(cookie);
+  const int rc = c->own ? ::close(c->fd) : 0;
+  delete c;
+  return rc;
+}
+
+std::FILE* prefixed_file(int fd, bool own, dnsparse::Bytes prefix) {
+  auto* c = new PrefixedFd{fd, own, {}, prefix.size(), 0};
+  std::memcpy(c->prefix, prefix.data(), prefix.size());
+  cookie_io_functions_t io{};
+  io.read = prefixed_read;
+  io.close = prefixed_close;
+  std::FILE* f = fopencookie(c, "rb", io);
+  if (f == nullptr) delete c;
+  return f;
+}
 
 }  // namespace
 
@@ -105,16 +269,40 @@ std::string default_filter(const std::vector<std::uint16_t>& ports, bool off_por
 }
 
 std::unique_ptr<Source> Source::open_file(const std::string& path, const std::string& filter) {
-  char err[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* p = nullptr;
-  std::string name = path;
-  if (path == "-") {
-    name = "<stdin>";
-    p = pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_NANO, err);
-  } else {
-    p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
+  const bool std_in = path == "-";
+  const std::string name = std_in ? "<stdin>" : path;
+  const int fd = std_in ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw CaptureError(name + ": cannot read capture: " + std::strerror(errno));
+  // The first four octets tell pcapng (a Section Header Block) from pcap (libpcap's magics).
+  std::uint8_t head[4];
+  std::size_t got = 0;
+  while (got < sizeof head) {
+    const ssize_t n = ::read(fd, head + got, sizeof head - got);
+    if (n > 0) {
+      got += static_cast<std::size_t>(n);
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
   }
-  if (p == nullptr) throw CaptureError(name + ": cannot read capture: " + err);
+  const dnsparse::Bytes prefix{head, got};
+  if (looks_like_pcapng(prefix)) {
+    auto src = std::make_unique<PcapngSource>(fd, !std_in, prefix, name);
+    src->open(filter);
+    return src;
+  }
+  // pcap (or something libpcap will name): a regular file is rewound, a pipe replayed.
+  std::FILE* f = ::lseek(fd, 0, SEEK_SET) == 0 ? ::fdopen(fd, "rb") : prefixed_file(fd, !std_in, prefix);
+  if (f == nullptr) {
+    const int e = errno;
+    if (!std_in) ::close(fd);
+    throw CaptureError(name + ": cannot read capture: " + std::strerror(e));
+  }
+  char err[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
+  if (p == nullptr) {
+    std::fclose(f);
+    throw CaptureError(name + ": cannot read capture: " + err);
+  }
   auto src = std::make_unique<PcapSource>(p, name, false);
   src->check_link_type();
   src->set_filter(filter);

@@ -1,14 +1,15 @@
-// libpcap capture sources: files (pcap and pcapng, micro- and nanosecond, or stdin) and live
-// interfaces (memory-mapped TPACKET_V3 ring). Errors at open are exceptions with one clear line.
+// Capture sources: files (pcap through libpcap, pcapng through dnsvigil's block reader, or
+// stdin) and live interfaces (libpcap's memory-mapped TPACKET_V3 ring). Errors at open are
+// exceptions with one clear line.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
-
 #include <string_view>
 #include <vector>
+
 #include "dnsvigil/dnsparse/wire.hpp"
 #include "dnsvigil/sensor/time.hpp"
 
@@ -30,11 +31,22 @@ struct LiveOptions {
   std::string filter;      ///< BPF expression; empty means default_filter()
 };
 
+/// The interface the frames of a source come from, where a source has several (a pcapng file).
+struct Interface {
+  std::uint32_t index = 0;  ///< the interface's position in the source (pcapng: among all its IDBs), from 0
+  int link_type = 0;        ///< DLT_* of its frames
+  std::string_view name;    ///< its name (pcapng if_name); empty when unknown. Valid during the call only.
+};
+
 /// Receives frames from a source.
 class FrameHandler {
  public:
   virtual ~FrameHandler() = default;
   virtual void on_frame(sensor::Timestamp ts, dnsparse::Bytes frame, std::uint32_t wire_len) = 0;
+  /// The frames that follow come from `iface`, until the next call. A pcapng source calls it
+  /// before its first frame and whenever the interface changes; sources of one interface (pcap
+  /// files, live interfaces) never do: their frames have the source's link_type().
+  virtual void on_interface(const Interface& iface) { (void)iface; }
 };
 
 /// Kernel and interface statistics (pcap_stats) of a live source.
@@ -54,12 +66,14 @@ struct CaptureStats {
 class Source {
  public:
   virtual ~Source() = default;
-  /// Opens a capture file (pcap or pcapng); "-" reads standard input.
+  /// Opens a capture file; "-" reads standard input. pcap goes through libpcap, pcapng (told by
+  /// its first octets) through PcapngReader, whose interfaces may differ in link type and snap
+  /// length (libpcap 1.10 refuses those files); `filter` applies to every interface.
   [[nodiscard]] static std::unique_ptr<Source> open_file(const std::string& path, const std::string& filter);
   /// Opens a live interface.
   [[nodiscard]] static std::unique_ptr<Source> open_live(const LiveOptions& options);
 
-  /// DLT_* link type of the frames.
+  /// DLT_* link type of the frames (a pcapng file: of its first interface; see on_interface()).
   [[nodiscard]] virtual int link_type() const noexcept = 0;
   /// Delivers up to `max` frames (-1: a buffer's worth). Returns the number delivered, 0 when a
   /// live source has nothing now, -1 at the end of a file. Throws CaptureError on read errors.
@@ -70,6 +84,9 @@ class Source {
   [[nodiscard]] virtual const std::string& name() const noexcept = 0;
   /// Stops a blocking dispatch from another thread or a signal handler.
   virtual void break_loop() noexcept = 0;
+  /// What a file source passed over or adjusted so far, one line for the log (pcapng: packets
+  /// of unsupported link types, cut frames, bad options, clamped time stamps); empty if nothing.
+  [[nodiscard]] virtual std::string notes() const { return {}; }
 };
 
 /// Name of a DLT value ("EN10MB"), or its number.
