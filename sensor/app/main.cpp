@@ -152,6 +152,8 @@ class Service {
     auto dump = settings_.outputs.events_json.empty() ? nullptr
                                                       : std::make_unique<app::DumpWriter>(settings_.outputs.events_json);
     run_ = std::make_unique<app::Run>(settings_, obs, std::move(outputs), std::move(dump));
+    // Events of a live interface carry its name (observer.ingress.interface.name).
+    for (std::size_t i = 0; i < sources.size(); ++i) run_->name_input(static_cast<std::uint8_t>(i), sources[i]->name());
     if (settings_.metrics.enabled) {
       metrics_ = std::make_unique<output::MetricsServer>(settings_.metrics.listen);
       spdlog::info("metrics on http://{}/metrics", settings_.metrics.listen);
@@ -211,6 +213,7 @@ class Service {
         prog.update(src->name(), run_->counters());
         service_duties({});
       }
+      if (const std::string notes = src->notes(); !notes.empty()) spdlog::warn("{}: {}", src->name(), notes);
       if (app::signals().stop) break;
     }
     prog.done();

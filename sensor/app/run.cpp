@@ -98,8 +98,9 @@ namespace {
 constexpr std::size_t kDumpChunk = 64u << 10;
 }
 
-Shard::Shard(const config::Settings& s, AlertFanout& fanout, DumpWriter* dump, detect::SharedView* shared)
-    : pipeline_(s.pipeline, *this), dump_(dump), shared_(shared) {
+Shard::Shard(const config::Settings& s, AlertFanout& fanout, DumpWriter* dump, detect::SharedView* shared,
+             const InputNames* names)
+    : pipeline_(s.pipeline, *this), dump_(dump), names_(names), shared_(shared) {
   rebuild_engine(s, fanout);
   if (!s.outputs.report.path.empty()) {
     output::TrafficLimits l;
@@ -126,7 +127,7 @@ void Shard::rebuild_engine(const config::Settings& s, AlertFanout& fanout) {
 void Shard::on_event(const sensor::DnsEvent& ev) {
   if (traffic_) traffic_->on_event(ev);
   if (dump_ != nullptr) {
-    output::write_event_json(ev, json_);
+    output::write_event_json(ev, json_, names_ != nullptr ? std::string_view((*names_)[ev.input]) : std::string_view{});
     chunk_ += json_.line();
     chunk_ += '\n';
     if (chunk_.size() >= kDumpChunk) flush_dump();
@@ -263,7 +264,7 @@ Run::Run(const config::Settings& s, output::Observer obs, std::vector<std::uniqu
   if (!s.outputs.report.path.empty()) fanout_.keep_alerts(s.outputs.report.max_alerts);
   const std::size_t n = s.workers < 1 ? 1 : s.workers;
   for (std::size_t i = 0; i < n; ++i)
-    shards_.push_back(std::make_unique<Shard>(s, fanout_, dump_.get(), n > 1 ? &shared_ : nullptr));
+    shards_.push_back(std::make_unique<Shard>(s, fanout_, dump_.get(), n > 1 ? &shared_ : nullptr, &names_));
   if (n == 1) return;
   for (const std::uint16_t p : s.pipeline.dns_ports) dns_ports_.set(p);
   defrag_ = std::make_unique<sensor::Defragmenter>(s.pipeline.defrag, dispatch_counters_);
@@ -345,6 +346,26 @@ void Run::push(std::size_t shard, std::uint16_t kind, sensor::Timestamp ts, dnsp
 
 void Run::wake_workers() {
   for (auto& w : workers_) w->ring->wake();
+}
+
+void Run::on_interface(const capture::Interface& iface) {
+  link_type_ = iface.link_type;
+  // The first 1024 interfaces of a file are remembered; a file with more is not worth names.
+  constexpr std::size_t kMapped = 1024;
+  if (iface.index < iface_inputs_.size() && iface_inputs_[iface.index] != 0) {
+    input_ = iface_inputs_[iface.index];
+    return;
+  }
+  std::uint8_t in = kUnnamedInput;
+  if (name_floor_ - 1 > max_source_ && iface.index < kMapped) {
+    in = --name_floor_;
+    names_[in] = iface.name;  // before any frame of this input reaches a worker
+  }
+  if (iface.index < kMapped) {
+    if (iface.index >= iface_inputs_.size()) iface_inputs_.resize(iface.index + 1, 0);
+    iface_inputs_[iface.index] = in;
+  }
+  input_ = in;
 }
 
 void Run::on_frame(sensor::Timestamp ts, dnsparse::Bytes frame, std::uint32_t /*wire_len*/) {

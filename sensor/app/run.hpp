@@ -2,6 +2,7 @@
 // them when there are several workers, the outputs, and the metrics text.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <bitset>
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -81,10 +83,15 @@ class DumpWriter {
   output::LineWriter out_;
 };
 
+/// Interface names by input (DnsEvent::input): events carry theirs as observer.ingress.interface.name.
+/// Each name is written once, before the first frame of its input, on the capture thread.
+using InputNames = std::array<std::string, 256>;
+
 /// A pipeline and its detection engine: all state of the clients routed to it.
 class Shard final : public sensor::EventSink {
  public:
-  Shard(const config::Settings& s, AlertFanout& fanout, DumpWriter* dump, detect::SharedView* shared);
+  Shard(const config::Settings& s, AlertFanout& fanout, DumpWriter* dump, detect::SharedView* shared,
+        const InputNames* names = nullptr);
   ~Shard() override;
 
   void on_event(const sensor::DnsEvent& ev) override;
@@ -126,6 +133,7 @@ class Shard final : public sensor::EventSink {
   sensor::Pipeline pipeline_;
   std::unique_ptr<detect::Engine> engine_;
   DumpWriter* dump_;
+  const InputNames* names_;
   detect::SharedView* shared_;
   AlertFanout* fanout_ = nullptr;
   output::Json json_;
@@ -150,8 +158,16 @@ class Run final : public capture::FrameHandler {
   void on_dnstap(dnsparse::Bytes frame, std::uint8_t input);
   void set_source(int link_type, std::uint8_t input) noexcept {
     link_type_ = link_type;
-    input_ = input;
+    // An input number that the interfaces of a pcapng file took (from the top) goes unnamed.
+    input_ = input < name_floor_ ? input : kUnnamedInput;
+    if (input_ != kUnnamedInput && input_ > max_source_) max_source_ = input_;
+    iface_inputs_.clear();
   }
+  /// The frames that follow come from interface `iface` of the current source (a pcapng file):
+  /// its link type, and an input of its own that carries its name.
+  void on_interface(const capture::Interface& iface) override;
+  /// Names input `input` (a live interface), before its first frame.
+  void name_input(std::uint8_t input, std::string_view name) { names_[input] = name; }
   /// Applies a new configuration: rules and outputs are rebuilt (rule state starts afresh);
   /// capture and reassembly settings need a restart and are reported in `notes`.
   void reload(const config::Settings& s, std::vector<std::string>& notes);
@@ -204,6 +220,7 @@ class Run final : public capture::FrameHandler {
   output::Observer obs_;
   AlertFanout fanout_;
   std::unique_ptr<DumpWriter> dump_;
+  InputNames names_;
   detect::SharedView shared_;
   std::vector<std::unique_ptr<Shard>> shards_;
   // Dispatcher (workers > 1).
@@ -220,6 +237,11 @@ class Run final : public capture::FrameHandler {
   sensor::Timestamp dispatch_now_ = 0, next_tick_ = 0;
   int link_type_ = 0;
   std::uint8_t input_ = 0;
+  // Inputs of pcapng interfaces are taken from 254 down (set_source numbers sources from 0 up);
+  // 255 is the unnamed input of whatever finds no free number.
+  static constexpr std::uint8_t kUnnamedInput = 255;
+  std::uint8_t name_floor_ = kUnnamedInput, max_source_ = 0;
+  std::vector<std::uint8_t> iface_inputs_;  // the current file's interface index -> input (0: none yet)
   bool finished_ = false;
 };
 

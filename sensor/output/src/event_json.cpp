@@ -93,7 +93,7 @@ void edns(Json& j, const Message& m) {
 
 }  // namespace
 
-void write_event_json(const DnsEvent& ev, Json& j) {
+void write_event_json(const DnsEvent& ev, Json& j, std::string_view interface) {
   const Message& m = *ev.msg;
   const Header& h = m.header();
   const bool response = h.qr();
@@ -121,6 +121,11 @@ void write_event_json(const DnsEvent& ev, Json& j) {
     if (!ev.server_identity.empty()) j.kv("name", ev.server_identity);
     if (!ev.server_version.empty()) j.kv("version", ev.server_version);
     j.end_object();
+  } else if (ev.dnstap == 0 && !interface.empty()) {
+    // The capture interface (a live -i, or a pcapng file's if_name).
+    j.key("observer").begin_object().key("ingress").begin_object().key("interface").begin_object();
+    j.kv("name", interface);
+    j.end_object().end_object().end_object();
   }
 
   endpoint(j, "source", ev.src, ev.sport);

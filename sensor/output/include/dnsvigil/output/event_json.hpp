@@ -2,13 +2,16 @@
 // format. docs/outputs.md shows a full example.
 #pragma once
 
+#include <string_view>
+
 #include "dnsvigil/output/json.hpp"
 #include "dnsvigil/sensor/event.hpp"
 
 namespace dnsvigil::output {
 
-/// Writes one DNS message as an ECS document into `j` (cleared first).
-void write_event_json(const sensor::DnsEvent& ev, Json& j);
+/// Writes one DNS message as an ECS document into `j` (cleared first). `interface` names the
+/// capture interface it came in on (observer.ingress.interface.name; empty: not named).
+void write_event_json(const sensor::DnsEvent& ev, Json& j, std::string_view interface = {});
 
 /// Writes an unanswered query (event.outcome "failure", event.action "dns-unanswered").
 void write_unanswered_json(const sensor::UnansweredQuery& q, Json& j);
