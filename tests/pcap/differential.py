@@ -56,6 +56,16 @@ Denominator
     are still paired (so dnsvigil's line is not reported as extra) and dnsvigil must still not
     crash on the capture, but they are not compared.
 
+Agreement figures
+    Printed per folder and in total: agree / compared (the messages compared field by field; the
+    threshold applies to it) and agree / seen, where "seen" is every DNS message tshark dissects in
+    the capture: also those on other ports, in HTTP (cleartext DoH), quoted in ICMP errors, the ones
+    excluded above and the ones KNOWN_DIFFERENCES excuses (a second, cheap tshark pass counts the
+    messages outside DISPLAY_FILTER). Every message seen that does not count as agreeing is then
+    listed by cause with its reason, marked "by design" or "disagreement" (OUTSIDE_REASONS,
+    EXCLUDED_KINDS), and so is every KNOWN_DIFFERENCES entry in use. mDNS and LLMNR are other
+    protocols to tshark (mdns, llmnr), not counted.
+
 Exit status
     1 when the total agreement is below --threshold (99.5 %), when dnsvigil exits non-zero or
     reports a sanitizer/runtime error on any capture, or when tshark dissects a (counted)
@@ -125,6 +135,14 @@ KNOWN_DIFFERENCES: list[dict] = [
      "reason": "the capture starts without the SYN and without the first query's length prefix; tshark "
                "loses the framing for the client's whole stream, dnsvigil resynchronises on the second "
                "query (0x8b51), a real message whose response tshark shows (frame 9)"},
+    {"file": "pcaps/pcapng/dumpcap-snaplen-differs.pcapng", "frame": 131, "field": "missing",
+     "reason": "the first IP fragment of a UDP answer (huge.pcapng.test TXT, 2.6 KB) cut by its interface's 512-octet "
+               "snap length: tshark dissects the header, question and records the fragment holds, dnsvigil drops "
+               "cut fragments (ip_snaplen_cut, decode.cpp) although it reads a cut unfragmented datagram "
+               "(dns.capture_truncated)"},
+    {"file": "pcaps/pcapng/mergecap-snaplen-128.pcapng", "frame": 131, "field": "missing",
+     "reason": "the first IP fragment of a UDP answer (huge.pcapng.test TXT) cut to 128 octets (editcap -s 128): "
+               "tshark dissects what the fragment holds, dnsvigil drops cut fragments (ip_snaplen_cut, decode.cpp)"},
     {"file": "conformance/malformed/zeek/dns-edns-ecs-weirds.pcap", "field": "edns.client_subnet",
      "reason": "the ECS options break RFC 7871 6 (/32 with 3 address octets, /255, IPv6 /66 with 7 octets): "
                "tshark still prints an address/prefix, dnsvigil omits client_subnet and flags "
@@ -708,6 +726,90 @@ def tshark_messages(path: Path, tshark: str, off_ports: tuple = ()) -> tuple[lis
     return out, ""
 
 
+# ----------------------------------------------------------------------------- outside the comparison
+# Every DNS message tshark dissects counts in "seen"; the comparison takes those on port 53 (and on
+# the ports where dnsvigil reported DNS). The rest are counted by what they are, with the reason
+# dnsvigil does or does not report them: a reason marked by design is a choice, the others are
+# disagreements.
+OUTSIDE_FILTER = f"dns && !({DISPLAY_FILTER})"
+OUTSIDE_REASONS = {
+    "icmp-quoted": ("by design", "DNS quoted in an ICMP/ICMPv6 error: dnsvigil does not decode the copy of a packet "
+                                 "an ICMP error carries (the packet itself is on the wire)"),
+    "http": ("by design", "DNS inside HTTP (DoH without TLS): dnsvigil does not parse HTTP; a server's DoH reaches it "
+                          "through dnstap"),
+    "other-port": ("disagreement", "DNS on a port outside capture.dns_ports that dnsvigil did not report "
+                                   "(capture.dns_heuristic did not take it)"),
+}
+# Why a compared message was left out (Msg.excluded), by the start of the reason.
+EXCLUDED_KINDS = (("tshark:", "tshark-malformed", "by design",
+                   "tshark flags the message malformed (a _ws.malformed item, an error-level expert item, or a "
+                   "name it cannot decode): its dissection is not a reference; dnsvigil must only not fail"),
+                  ("TCP segment cut", "cut-tcp-segment", "by design",
+                   "in a TCP segment cut by the snap length: dnsvigil does not read cut segments (ip_snaplen_cut), "
+                   "their stream has a hole; tshark dissects the octets captured"))
+
+
+def excluded_kind(reason: str) -> str:
+    for prefix, kind, _, _ in EXCLUDED_KINDS:
+        if reason.startswith(prefix):
+            return kind
+    return "other-excluded"
+
+
+def tshark_outside(path: Path, tshark: str) -> tuple[list[tuple[int, str, str, tuple, int]], str]:
+    """DNS messages tshark dissects that OUTSIDE_FILTER selects, per frame: (frame number, kind,
+    transport, (source port, destination port), number of messages)."""
+    argv = [tshark, "-n", "-r", str(path), "-Y", OUTSIDE_FILTER, "-T", "fields", "-E", "occurrence=a",
+            "-E", "aggregator=,", "-e", "frame.number", "-e", "frame.protocols", "-e", "udp.srcport",
+            "-e", "udp.dstport", "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "dns.id"]
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    if p.returncode != 0 and not p.stdout.strip():
+        return [], f"tshark failed ({p.returncode}): {p.stderr.decode('utf-8', 'replace').strip()}"
+    out = []
+    for line in p.stdout.decode("utf-8", "replace").splitlines():
+        f = line.split("\t")
+        if len(f) < 7 or not f[0].isdigit():
+            continue
+        protos = ":" + f[1] + ":"
+        n = len([x for x in f[6].split(",") if x])
+        if ":icmp:" in protos or ":icmpv6:" in protos:
+            kind = "icmp-quoted"
+        elif ":http2:" in protos or ":http:" in protos:
+            kind = "http"
+        else:
+            kind = "other-port"
+        transport = "tcp" if f[4] else "udp"
+        # The first (outermost) ports; ICMP errors: those of the packet they quote.
+        ports = tuple(int(x.split(",")[0]) if x.split(",")[0].isdigit() else 0
+                      for x in (f[4:6] if f[4] else f[2:4]))
+        out.append((int(f[0]), kind, transport, ports, n))
+    return out, ""
+
+
+def cached_tshark_outside(path: Path, tshark: str, cache: Path | None) -> tuple[list[tuple], str]:
+    """tshark_outside(), cached like cached_tshark_messages()."""
+    if cache is None:
+        return tshark_outside(path, tshark)
+    h = hashlib.sha256()
+    h.update(b"outside\n" + (OUTSIDE_FILTER + inspect.getsource(tshark_outside)).encode())
+    h.update(tshark_version(tshark).encode())
+    h.update(path.read_bytes())
+    entry = cache / (h.hexdigest() + ".pickle")
+    try:
+        with entry.open("rb") as f:
+            return pickle.load(f), ""
+    except (OSError, pickle.PickleError, EOFError, AttributeError):
+        pass
+    got, err = tshark_outside(path, tshark)
+    if not err:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(got, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, entry)
+    return got, err
+
+
 # ----------------------------------------------------------------------------- dnsvigil side
 def _vigil_answer(a: dict) -> dict:
     tname = a.get("type", "")
@@ -931,6 +1033,15 @@ class FileResult:
     extra: int = 0
     missing: int = 0
     seconds: float = 0.0
+    excluded_by: dict = field(default_factory=dict)   # excluded_kind() -> messages
+    known_by: dict = field(default_factory=dict)      # KNOWN_DIFFERENCES reason -> messages (or fields) excused
+    outside: dict = field(default_factory=dict)       # OUTSIDE_REASONS kind -> messages
+    outside_ports: dict = field(default_factory=dict)  # "udp/5353" -> messages (other-port)
+
+    @property
+    def seen(self) -> int:
+        """Every DNS message tshark dissects in the capture."""
+        return self.counted + self.excluded + self.known + sum(self.outside.values())
 
 
 def check_file(path: Path, rel: str, dnsvigil: str, tshark: str, verbose: bool, cache: Path | None) -> FileResult:
@@ -957,12 +1068,15 @@ def check_file(path: Path, rel: str, dnsvigil: str, tshark: str, verbose: bool, 
         where = f"frame {t.frame} {fmt_ts(t.ts)} id {t.id} {'R' if t.qr else 'Q'} {t.qname_text or '-'}"
         if t.excluded:
             r.excluded += 1
+            kind = excluded_kind(t.excluded)
+            r.excluded_by[kind] = r.excluded_by.get(kind, 0) + 1
             if verbose:
                 r.lines.append(f"  excluded   {where}: {t.excluded}")
             continue
         whole = known(rel, t.frame, t.id, "*")
         if whole:
             r.known += 1
+            r.known_by[whole] = r.known_by.get(whole, 0) + 1
             if verbose:
                 r.lines.append(f"  known      {where}: {whole}")
             continue
@@ -974,6 +1088,7 @@ def check_file(path: Path, rel: str, dnsvigil: str, tshark: str, verbose: bool, 
             why = known(rel, t.frame, t.id, d[0])
             if why:
                 r.known_fields += 1
+                r.known_by[why] = r.known_by.get(why, 0) + 1
                 if verbose:
                     r.lines.append(f"  known      {where}: {d[0]}: {why}")
             else:
@@ -988,12 +1103,15 @@ def check_file(path: Path, rel: str, dnsvigil: str, tshark: str, verbose: bool, 
         where = f"frame {t.frame} {fmt_ts(t.ts)} id {t.id} {'R' if t.qr else 'Q'} {t.qname_text or '-'}"
         if t.excluded:
             r.excluded += 1
+            kind = excluded_kind(t.excluded)
+            r.excluded_by[kind] = r.excluded_by.get(kind, 0) + 1
             if verbose:
                 r.lines.append(f"  excluded   {where}: {t.excluded} (not reported by dnsvigil)")
             continue
         why = known(rel, t.frame, t.id, "missing")
         if why:
             r.known += 1
+            r.known_by[why] = r.known_by.get(why, 0) + 1
             if verbose:
                 r.lines.append(f"  known      {where}: missing: {why}")
             continue
@@ -1004,13 +1122,105 @@ def check_file(path: Path, rel: str, dnsvigil: str, tshark: str, verbose: bool, 
         where = f"{fmt_ts(v.ts)} id {v.id} {'R' if v.qr else 'Q'} {v.qname_text or '-'} ({v.transport})"
         why = known(rel, None, v.id, "extra")
         if why:
+            r.known_by[why] = r.known_by.get(why, 0) + 1
             if verbose:
                 r.lines.append(f"  known      {where}: extra: {why}")
             continue
         r.extra += 1
         r.lines.append(f"  EXTRA      {rel} {where}: dnsvigil reports a message tshark does not dissect")
+    outside, err = cached_tshark_outside(path, tshark, cache)
+    r.tshark_error = r.tshark_error or err
+    for frame_no, kind, transport, ports, n in outside:
+        if any((transport, p) in off_ports for p in ports):
+            continue  # dnsvigil reported DNS on that port: tshark decoded it for the comparison
+        r.outside[kind] = r.outside.get(kind, 0) + n
+        if kind == "other-port":
+            key = f"{transport}/{min(p for p in ports if p) if any(ports) else 0}"
+            r.outside_ports[key] = r.outside_ports.get(key, 0) + n
+        if verbose:
+            r.lines.append(f"  outside    frame {frame_no}: {n} message(s), {kind} ({transport} {ports[0]}->{ports[-1]})")
     r.seconds = time.monotonic() - t0
     return r
+
+
+def folder_of(rel: str) -> str:
+    """The folder a capture is reported under: its directory (pcaps/pipeline, conformance/zeek, ...)."""
+    return rel.rsplit("/", 1)[0] if "/" in rel else "."
+
+
+def print_agreement(results: list[FileResult]) -> None:
+    """The agreement figures per folder and in total, and what the comparison leaves out, and why.
+
+    compared: the messages compared field by field (port 53 and the ports where dnsvigil reported
+    DNS; not excluded, not excused): agree / compared is the figure the threshold applies to.
+    seen: every DNS message tshark dissects in the capture (any port, ICMP-quoted, malformed,
+    excused): agree / seen is the figure over all of DNS as tshark sees it.
+    """
+    folders: dict[str, list[FileResult]] = {}
+    for r in results:
+        folders.setdefault(folder_of(r.rel), []).append(r)
+
+    def pct(a: int, b: int) -> str:
+        return f"{100.0 * a / b:7.3f} %" if b else "      - "
+
+    print(f"{'folder':<44} {'files':>5} {'seen':>7} {'compared':>8} {'agree':>7} {'of compared':>12} {'of seen':>10}")
+    rows = sorted(folders.items()) + [("total", results)]
+    for name, rs in rows:
+        seen, counted, agreed = sum(r.seen for r in rs), sum(r.counted for r in rs), sum(r.agreed for r in rs)
+        if name == "total":
+            print("-" * 101)
+        print(f"{name:<44} {len(rs):>5} {seen:>7} {counted:>8} {agreed:>7} {pct(agreed, counted):>12} "
+              f"{pct(agreed, seen):>10}")
+    seen, counted, agreed = (sum(r.seen for r in results), sum(r.counted for r in results),
+                             sum(r.agreed for r in results))
+    print()
+    print(f"agreement: {agreed} of {counted} compared messages agree ({pct(agreed, counted).strip()}); "
+          f"{agreed} of the {seen} DNS messages tshark sees ({pct(agreed, seen).strip()})")
+    # What keeps a message tshark sees from agreeing: compared and different, or not compared.
+    causes: list[tuple[int, str, str, str]] = []   # (messages, what, design/disagreement, why)
+    differ = sum(r.counted - r.agreed - r.missing for r in results)
+    missing = sum(r.missing for r in results)
+    if differ:
+        causes.append((differ, "compared, a field differs", "disagreement", "listed DIFF above"))
+    if missing:
+        causes.append((missing, "compared, not reported by dnsvigil", "disagreement", "listed MISSING above"))
+    kinds: dict[str, int] = {}
+    for r in results:
+        for k, n in r.excluded_by.items():
+            kinds[k] = kinds.get(k, 0) + n
+    for prefix, kind, how, why in EXCLUDED_KINDS:
+        if kinds.get(kind):
+            causes.append((kinds[kind], f"not compared: {kind}", how, why))
+    if kinds.get("other-excluded"):
+        causes.append((kinds["other-excluded"], "not compared: other-excluded", "?", "see --verbose"))
+    outside: dict[str, int] = {}
+    ports: dict[str, int] = {}
+    for r in results:
+        for k, n in r.outside.items():
+            outside[k] = outside.get(k, 0) + n
+        for k, n in r.outside_ports.items():
+            ports[k] = ports.get(k, 0) + n
+    for kind, (how, why) in OUTSIDE_REASONS.items():
+        if outside.get(kind):
+            extra = ""
+            if kind == "other-port":
+                extra = " (" + ", ".join(f"{p}: {n}" for p, n in sorted(ports.items(), key=lambda x: -x[1])) + ")"
+            causes.append((outside[kind], f"not compared: {kind}", how, why + extra))
+    known_n = sum(r.known for r in results)
+    if known_n:
+        causes.append((known_n, "not compared: KNOWN_DIFFERENCES", "listed", "each entry's reason below"))
+    if causes:
+        print(f"the {seen - agreed} messages tshark sees that do not count as agreeing, by cause:")
+        for n, what, how, why in sorted(causes, key=lambda c: -c[0]):
+            print(f"  {n:>6}  {what} [{how}]: {why}")
+    used: dict[str, int] = {}
+    for r in results:
+        for why, n in r.known_by.items():
+            used[why] = used.get(why, 0) + n
+    if used:
+        print("KNOWN_DIFFERENCES in use (messages, fields or extra lines excused):")
+        for why, n in sorted(used.items(), key=lambda x: -x[1]):
+            print(f"  {n:>6}  {why}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1077,7 +1287,7 @@ def main(argv: list[str] | None = None) -> int:
 
     total = agreed = excluded = knowns = known_fields = extra = missing = 0
     crashes, tshark_errors = [], []
-    print(f"{'capture':<72} {'agree':>7} {'msgs':>6} {'%':>7}  excl  known")
+    print(f"{'capture':<72} {'agree':>7} {'msgs':>6} {'%':>7}  excl  known   seen")
     for r in results:
         total += r.counted
         agreed += r.agreed
@@ -1097,7 +1307,8 @@ def main(argv: list[str] | None = None) -> int:
         if r.agreed != r.counted or r.extra:
             flag += f"  ({r.counted - r.agreed} disagree, {r.extra} extra)"
         timing = f"  {r.seconds:.2f}s" if args.verbose else ""
-        print(f"{r.rel:<72} {r.agreed:>7} {r.counted:>6} {pct:>6.2f}% {r.excluded:>5} {r.known:>6}{flag}{timing}")
+        print(f"{r.rel:<72} {r.agreed:>7} {r.counted:>6} {pct:>6.2f}% {r.excluded:>5} {r.known:>6} {r.seen:>6}"
+              f"{flag}{timing}")
         for line in r.lines:
             print(line)
         if r.crash:
@@ -1107,9 +1318,11 @@ def main(argv: list[str] | None = None) -> int:
 
     pct = 100.0 * agreed / total if total else 100.0
     print()
+    print_agreement(results)
+    print()
     print(f"total: {agreed}/{total} messages agree ({pct:.3f} %); {total - agreed} disagree "
           f"({missing} not reported by dnsvigil); {extra} extra dnsvigil lines; "
-          f"{excluded} excluded (tshark-malformed); {knowns} messages and {known_fields} fields "
+          f"{excluded} excluded (tshark-malformed or cut: see the causes above); {knowns} messages and {known_fields} fields "
           f"excused by KNOWN_DIFFERENCES; "
           f"{len(results)} captures in {time.monotonic() - t0:.1f} s")
     failed = False
