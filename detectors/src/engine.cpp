@@ -61,6 +61,13 @@ Engine::Engine(const DetectorSettings& settings, AlertSink& out)
 
 Engine::~Engine() = default;
 
+void Engine::publish() {
+  if (shared_ == nullptr) return;
+  Context ctx{policy_, *this, now_, settings_.samples};
+  policy_.sync(*shared_);
+  for (auto& d : detectors_) d->sync(*shared_, ctx);
+}
+
 void Engine::on_event(const sensor::DnsEvent& ev) {
   if (ev.ts > now_) now_ = ev.ts;
   policy_.prefetch(ev, true);
@@ -68,7 +75,7 @@ void Engine::on_event(const sensor::DnsEvent& ev) {
   NameTraits traits = name_traits(*ev.qname, policy_.name_allow());
   // Lookups of a name a PTR answer just gave the client: forward confirmation (A/AAAA), the
   // SPF check of a HELO name (TXT). The client did not choose the name.
-  if (!ev.is_response() && !ev.qname->empty()) traits.from_answer = policy_.from_ptr_answer(ev.src, ev.qname->hash(), ev.ts);
+  if (!ev.is_response() && !ev.qname->empty()) traits.from_answer = policy_.from_answer(ev.src, ev.qname->hash(), ev.ts);
   policy_.observe(ev, traits);
   // A recursive server's own upstream queries (dnstap RESOLVER_* and FORWARDER_*) taught the
   // policy that it is a resolver; they are no client's behaviour.
@@ -98,11 +105,8 @@ void Engine::on_flow(const sensor::FlowEvent& f) {
 
 void Engine::on_tick(sensor::Timestamp now) {
   if (now > now_) now_ = now;
+  publish();
   Context ctx{policy_, *this, now_, settings_.samples};
-  if (shared_ != nullptr) {
-    policy_.sync(*shared_);
-    for (auto& d : detectors_) d->sync(*shared_, ctx);
-  }
   policy_.refresh();
   for (auto& d : detectors_) d->on_tick(ctx);
   release_held(now_, false);

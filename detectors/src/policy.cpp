@@ -276,8 +276,9 @@ struct Policy::Popularity {
   std::vector<std::uint64_t> shared_popular;  // sorted, from the last sync
 };
 
-// Names PTR answers gave to clients, direct-mapped by (client, name): key and packet second.
-struct Policy::PtrTargets {
+// Names answers gave to clients (PTR targets, CNAME targets), direct-mapped by (client, name):
+// key and packet time.
+struct Policy::AnswerTargets {
   static constexpr std::size_t kSlots = 8192;
   static constexpr Timestamp kKeep = 120 * kNanosPerSecond;
   std::vector<std::uint64_t> key = std::vector<std::uint64_t>(kSlots);
@@ -311,7 +312,7 @@ Policy::Policy(const DetectorSettings& s)
       learned_(std::make_unique<Learned>()),
       role_table_(std::make_unique<RoleTable>()),
       popularity_(std::make_unique<Popularity>(s.beaconing.max_keys)),
-      ptr_targets_(std::make_unique<PtrTargets>()) {}
+      answer_targets_(std::make_unique<AnswerTargets>()) {}
 
 Policy::~Policy() = default;
 
@@ -358,7 +359,7 @@ void Policy::sync(SharedView& shared) {
     st.iterative_synced = st.iterative;
   }
   learned_->dirty.clear();
-  shared.sync_servers(deltas, learn_min_clients_, shared_learned_, defacto_share_, defacto_);
+  shared.sync_servers(deltas, learn_min_clients_, shared_learned_, defacto_share_, defacto_, servers_seen_);
 }
 
 void Policy::refresh() noexcept {
@@ -403,20 +404,27 @@ std::vector<std::pair<IpAddr, std::uint8_t>> Policy::learned_clients(std::size_t
   return out;
 }
 
-void Policy::remember_ptr_targets(const sensor::DnsEvent& ev) noexcept {
+namespace {
+bool first_answer_is_cname(const dnsparse::Message& m) noexcept {
+  const auto answers = m.records(dnsparse::Section::answer);
+  return answers.begin() != answers.end() && (*answers.begin()).type == dnsparse::rrtype::CNAME;
+}
+}  // namespace
+
+void Policy::remember_answer_targets(const sensor::DnsEvent& ev) noexcept {
   const dnsparse::Message& m = *ev.msg;
   char text[dnsparse::limits::kMaxNameText + 1];
   for (const auto& r : m.records(dnsparse::Section::answer)) {
-    if (r.type != dnsparse::rrtype::PTR) continue;
+    if (r.type != dnsparse::rrtype::PTR && r.type != dnsparse::rrtype::CNAME) continue;
     const auto n = dnsparse::name_to_text(m.wire(), r.rdata, std::span<char>(text, sizeof text));
     if (!n.ok()) continue;
     // The same form as QueryName::lower() and its hash.
     for (std::size_t i = 0; i < n.value; ++i)
       if (text[i] >= 'A' && text[i] <= 'Z') text[i] = static_cast<char>(text[i] | 0x20);
-    const std::uint64_t k = PtrTargets::of(ev.dst, XXH3_64bits(text, n.value));
-    const std::size_t slot = k & (PtrTargets::kSlots - 1);
-    ptr_targets_->key[slot] = k;
-    ptr_targets_->when[slot] = ev.ts;
+    const std::uint64_t k = AnswerTargets::of(ev.dst, XXH3_64bits(text, n.value));
+    const std::size_t slot = k & (AnswerTargets::kSlots - 1);
+    answer_targets_->key[slot] = k;
+    answer_targets_->when[slot] = ev.ts;
   }
 }
 
@@ -424,16 +432,16 @@ void Policy::prefetch(const sensor::DnsEvent& ev, bool slots) const noexcept {
   if (ev.is_response() || ev.qname->empty()) return;
   popularity_->table.prefetch({ev.qname->domain_hash()}, slots);
   if (!slots) {
-    const std::size_t slot = PtrTargets::of(ev.src, ev.qname->hash()) & (PtrTargets::kSlots - 1);
-    __builtin_prefetch(&ptr_targets_->key[slot]);
-    __builtin_prefetch(&ptr_targets_->when[slot]);
+    const std::size_t slot = AnswerTargets::of(ev.src, ev.qname->hash()) & (AnswerTargets::kSlots - 1);
+    __builtin_prefetch(&answer_targets_->key[slot]);
+    __builtin_prefetch(&answer_targets_->when[slot]);
   }
 }
 
-bool Policy::from_ptr_answer(const IpAddr& client, std::uint64_t name_hash, Timestamp now) const noexcept {
-  const std::uint64_t k = PtrTargets::of(client, name_hash);
-  const std::size_t slot = k & (PtrTargets::kSlots - 1);
-  return ptr_targets_->key[slot] == k && now - ptr_targets_->when[slot] <= PtrTargets::kKeep;
+bool Policy::from_answer(const IpAddr& client, std::uint64_t name_hash, Timestamp now) const noexcept {
+  const std::uint64_t k = AnswerTargets::of(client, name_hash);
+  const std::size_t slot = k & (AnswerTargets::kSlots - 1);
+  return answer_targets_->key[slot] == k && now - answer_targets_->when[slot] <= AnswerTargets::kKeep;
 }
 
 bool Policy::acme_polling(const IpAddr& client, Timestamp now) const noexcept {
@@ -530,8 +538,10 @@ void Policy::learn_roles(const sensor::DnsEvent& ev, const NameTraits& t) noexce
 
 void Policy::observe(const sensor::DnsEvent& ev, const NameTraits& t) noexcept {
   const bool query = !ev.is_response();
-  if (!query && ev.msg->question().type == dnsparse::rrtype::PTR && ev.msg->header().ancount != 0)
-    remember_ptr_targets(ev);
+  // PTR answers, and answers that start with a CNAME (a chain comes first in the section).
+  if (!query && ev.msg->header().ancount != 0 &&
+      (ev.msg->question().type == dnsparse::rrtype::PTR || first_answer_is_cname(*ev.msg)))
+    remember_answer_targets(ev);
   if (query && !ev.qname->empty()) {
     // Popularity of registered domains among clients (reverse and service names are not
     // counted: they say nothing about a domain's users).

@@ -19,7 +19,7 @@ std::vector<std::pair<sensor::IpAddr, double>> select_defacto(std::vector<std::p
 
 void SharedView::sync_servers(const std::vector<ServerDelta>& deltas, std::uint64_t min_clients,
                               std::vector<sensor::IpAddr>& learned, double share,
-                              std::vector<std::pair<sensor::IpAddr, double>>& defacto) {
+                              std::vector<std::pair<sensor::IpAddr, double>>& defacto, std::uint64_t& seen) {
   std::lock_guard lock(mu_);
   for (const auto& d : deltas) {
     auto it = servers_.find(d.server);
@@ -37,7 +37,10 @@ void SharedView::sync_servers(const std::vector<ServerDelta>& deltas, std::uint6
     }
   }
   if (learned.size() != learned_.size()) learned = learned_;  // the set only grows: same size, same set
-  if (deltas.empty() && !defacto.empty()) return;
+  if (!deltas.empty()) ++servers_version_;
+  // Recomputed when any worker's deltas changed the servers since this caller's last look.
+  if (seen == servers_version_) return;
+  seen = servers_version_;
   std::vector<std::pair<sensor::IpAddr, double>> used;
   for (const auto& [server, st] : servers_) used.emplace_back(server, st.users.estimate());
   defacto = select_defacto(std::move(used), min_clients, share);
@@ -91,6 +94,29 @@ bool SharedView::claim(std::uint64_t key, sensor::Timestamp now, sensor::Timesta
   if (it->second + period > now) return false;
   it->second = now;
   return true;
+}
+
+void SharedView::set_workers(std::size_t workers) {
+  std::lock_guard lock(mu_);
+  reached_.assign(workers, 0);
+}
+
+void SharedView::end_barrier() {
+  {
+    std::lock_guard lock(mu_);
+    barrier_ended_ = true;
+  }
+  tick_cv_.notify_all();
+}
+
+void SharedView::wait_for(std::size_t worker, sensor::Timestamp second) {
+  std::unique_lock lock(mu_);
+  if (worker >= reached_.size()) return;
+  reached_[worker] = std::max(reached_[worker], second);
+  tick_cv_.notify_all();
+  tick_cv_.wait(lock, [&] {
+    return barrier_ended_ || std::all_of(reached_.begin(), reached_.end(), [&](auto r) { return r >= second; });
+  });
 }
 
 }  // namespace dnsvigil::detect

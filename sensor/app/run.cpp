@@ -150,6 +150,12 @@ void Shard::on_flow(const sensor::FlowEvent& f) {
   if (engine_) engine_->on_flow(f);
 }
 
+void Shard::barrier(std::size_t worker, sensor::Timestamp now) {
+  if (shared_ == nullptr) return;
+  if (engine_) engine_->publish();
+  shared_->wait_for(worker, now - now % sensor::kNanosPerSecond);
+}
+
 void Shard::on_tick(sensor::Timestamp now) {
   if (engine_) engine_->on_tick(now);
   fanout_->advance(now);
@@ -266,6 +272,7 @@ Run::Run(const config::Settings& s, output::Observer obs, std::vector<std::uniqu
   for (std::size_t i = 0; i < n; ++i)
     shards_.push_back(std::make_unique<Shard>(s, fanout_, dump_.get(), n > 1 ? &shared_ : nullptr, &names_));
   if (n == 1) return;
+  shared_.set_workers(n);
   for (const std::uint16_t p : s.pipeline.dns_ports) dns_ports_.set(p);
   defrag_ = std::make_unique<sensor::Defragmenter>(s.pipeline.defrag, dispatch_counters_);
   off_port_ = std::make_unique<sensor::OffPortDns>(s.pipeline.off_port, s.pipeline.internal);
@@ -306,7 +313,10 @@ Run::Run(const config::Settings& s, output::Observer obs, std::vector<std::uniqu
               shard->pipeline().on_reassembled(pkt, body.subspan(sizeof m), h.ts, h.input);
               break;
             }
-            case kTick: shard->pipeline().advance_to(h.ts); break;
+            case kTick:
+              shard->barrier(i, h.ts);
+              shard->pipeline().advance_to(h.ts);
+              break;
             case kDnstap:
               // The dispatcher decoded it once (to route it); it decodes again without a fault.
               if (decoder.decode(body, tap) == dnstap::Decoded::message) shard->pipeline().on_dnstap(tap, h.input);
@@ -342,6 +352,15 @@ void Run::push(std::size_t shard, std::uint16_t kind, sensor::Timestamp ts, dnsp
   std::memcpy(head, &h, sizeof h);
   if (!head_extra.empty()) std::memcpy(head + sizeof h, head_extra.data(), head_extra.size());
   workers_[shard]->ring->push({head, sizeof h + head_extra.size()}, body);
+}
+
+// Every worker hears packet time advance, and at once: the workers wait for each other to reach
+// each second (SharedView::wait_for), so a tick must not sit in a sleeping worker's ring.
+void Run::tick_workers() {
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    push(i, kTick, dispatch_now_, {}, {});
+    workers_[i]->ring->wake();
+  }
 }
 
 void Run::wake_workers() {
@@ -384,7 +403,7 @@ void Run::dispatch(sensor::Timestamp ts, dnsparse::Bytes frame) {
   if (dispatch_now_ >= next_tick_) {
     // Every worker hears packet time advance, even one that gets no packets.
     if (next_tick_ != 0)
-      for (std::size_t i = 0; i < workers_.size(); ++i) push(i, kTick, dispatch_now_, {}, {});
+      tick_workers();
     if (defrag_) defrag_->expire(dispatch_now_);
     next_tick_ = dispatch_now_ - dispatch_now_ % sensor::kNanosPerSecond + sensor::kNanosPerSecond;
   }
@@ -452,7 +471,7 @@ void Run::on_dnstap(dnsparse::Bytes frame, std::uint8_t input) {
   if (ts > dispatch_now_) dispatch_now_ = ts;
   if (dispatch_now_ >= next_tick_) {
     if (next_tick_ != 0)
-      for (std::size_t i = 0; i < workers_.size(); ++i) push(i, kTick, dispatch_now_, {}, {});
+      tick_workers();
     next_tick_ = dispatch_now_ - dispatch_now_ % sensor::kNanosPerSecond + sensor::kNanosPerSecond;
   }
   const sensor::IpAddr& client = dnstap_msg_.query_address;
@@ -467,7 +486,9 @@ void Run::finish() {
   finished_ = true;
   if (defrag_) defrag_->expire(dispatch_now_ + 365LL * 24 * 3600 * sensor::kNanosPerSecond);
   stop_workers();
-  // Shards finish in turn on this thread (their engines' last sync merges what is shared).
+  // Shards finish in turn on this thread (their engines' last sync merges what is shared): they
+  // no longer wait for each other's ticks.
+  shared_.end_barrier();
   for (auto& s : shards_) s->finish();
   for (auto& o : fanout_.outputs) o->close();
 }

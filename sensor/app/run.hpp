@@ -106,6 +106,9 @@ class Shard final : public sensor::EventSink {
   [[nodiscard]] const sensor::Pipeline& pipeline() const noexcept { return pipeline_; }
   [[nodiscard]] const detect::Engine* engine() const noexcept { return engine_.get(); }
   void rebuild_engine(const config::Settings& s, AlertFanout& fanout);
+  /// At the dispatcher's tick for packet time `now`: publishes what the engine learned and waits
+  /// until every worker has reached that second (SharedView::wait_for). Worker thread.
+  void barrier(std::size_t worker, sensor::Timestamp now);
   /// Ends the engine's suppression periods (summaries go out) before a rebuild.
   void finish_engine();
   void finish();
@@ -171,6 +174,8 @@ class Run final : public capture::FrameHandler {
   /// Applies a new configuration: rules and outputs are rebuilt (rule state starts afresh);
   /// capture and reassembly settings need a restart and are reported in `notes`.
   void reload(const config::Settings& s, std::vector<std::string>& notes);
+  /// A tick record to every worker (packet time reached a new second), and each woken.
+  void tick_workers();
   /// End of a capture batch: workers that sleep get what was queued for them.
   void wake_workers();
   /// Reopens output files (logrotate).

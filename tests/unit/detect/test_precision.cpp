@@ -41,6 +41,7 @@ struct Msg {
   bool rd = true, response = false;
   std::uint16_t rcode = 0;
   int txt_octets = 0;  // responses: one TXT answer with this many RDATA octets (2..256)
+  std::string target = {};  // responses: one CNAME answer (PTR for a PTR question) naming this
   std::uint16_t client_port = 40000;
   bool matched = true, duplicate = false, conflicting = false;  // responses
 };
@@ -51,9 +52,13 @@ std::unique_ptr<Event> make(const Msg& m) {
   std::uint16_t flags = m.rd ? 0x0100 : 0;
   if (m.response) flags = static_cast<std::uint16_t>(flags | 0x8000 | 0x0080 | m.rcode);
   const bool txt = m.response && m.txt_octets > 1;
-  w.header(0x4242, flags, 1, txt ? 1 : 0, 0, 0);
+  const bool target = m.response && !m.target.empty();
+  w.header(0x4242, flags, 1, txt || target ? 1 : 0, 0, 0);
   w.name(m.name).qtc(m.qtype);
-  if (txt) {
+  if (target) {
+    w.name(m.name).rr_fixed(m.qtype == rrtype::PTR ? rrtype::PTR : rrtype::CNAME, 1, 60);
+    w.name(m.target).fix_rdlength();
+  } else if (txt) {
     w.name(m.name).rr_fixed(rrtype::TXT, 1, 60);
     w.cstr(std::string(static_cast<std::size_t>(m.txt_octets - 1), 'v'));
     w.fix_rdlength();
@@ -911,4 +916,25 @@ TEST_CASE("precision: an ACME client polling its challenges is no beacon and use
     engine.finish();
     CHECK(sink.of("rogue_resolver").size() == 1);
   }
+}
+
+TEST_CASE("precision: names a PTR or CNAME answer gave the client are not its choice", "[precision][traits]") {
+  Policy p(DetectorSettings{});
+  const auto hash_of = [](const std::string& name) { return make({.name = name})->qname.hash(); };
+  // A DKIM check of a SendGrid signature: the selector is a CNAME to SendGrid's key.
+  const std::string dkim_target = "s1.domainkey.u1346.wl091.sendgrid.example";
+  p.observe(make({.client = "10.0.0.25", .name = "s1._domainkey.shop.example", .qtype = rrtype::TXT,
+                  .response = true, .target = dkim_target})->ev);
+  CHECK(p.from_answer(ip("10.0.0.25"), hash_of(dkim_target), kT0 + 5 * kSec));
+  CHECK_FALSE(p.from_answer(ip("10.0.0.26"), hash_of(dkim_target), kT0 + 5 * kSec));  // another client
+  CHECK_FALSE(p.from_answer(ip("10.0.0.25"), hash_of(dkim_target), kT0 + 121 * kSec)); // two minutes later
+  // Forward confirmation: the name a PTR answer gave.
+  p.observe(make({.client = "10.0.0.25", .name = "7.100.51.198.in-addr.arpa", .qtype = rrtype::PTR,
+                  .response = true, .target = "mx7.sender.example"})->ev);
+  CHECK(p.from_answer(ip("10.0.0.25"), hash_of("mx7.sender.example"), kT0 + kSec));
+  // The question's own name is not remembered, nor are names of other answer types.
+  CHECK_FALSE(p.from_answer(ip("10.0.0.25"), hash_of("s1._domainkey.shop.example"), kT0 + kSec));
+  p.observe(make({.client = "10.0.0.25", .name = "shop.example", .qtype = rrtype::TXT, .response = true,
+                  .txt_octets = 40})->ev);
+  CHECK_FALSE(p.from_answer(ip("10.0.0.25"), hash_of("shop.example"), kT0 + kSec));
 }

@@ -30,6 +30,9 @@ class Engine final : public sensor::EventSink, private Raiser {
   void finish();
   /// Shares cross-client aggregates with the engines of other workers (-j N).
   void attach(SharedView* shared) noexcept { shared_ = shared; }
+  /// Hands what this engine learned to the shared view (and reads it back), between ticks: a
+  /// worker publishes before it waits for the others at a packet second (SharedView::wait_for).
+  void publish();
 
   [[nodiscard]] std::vector<DetectorStats> stats() const;
   [[nodiscard]] const Policy& policy() const noexcept { return policy_; }

@@ -136,7 +136,7 @@ struct NameTraits {
   bool acme = false;           ///< _acme-challenge.<name> (ACME DNS-01 validation)
   bool public_tld = true;      ///< the last label is a top-level domain of the Public Suffix List
   std::uint16_t expansion = 0; ///< search-list expansion: where the search suffix starts (QueryName::search_suffix)
-  bool from_answer = false;    ///< a lookup of a name a PTR answer just gave this client (forward confirmation, HELO SPF)
+  bool from_answer = false;    ///< a lookup of a name a PTR or CNAME answer just gave this client (forward confirmation, HELO SPF, a CNAME chain)
   /// Catalogued, allowlisted, a blocklist-style lookup or a forward confirmation: counts for no
   /// name-keyed rule.
   [[nodiscard]] bool benign() const noexcept { return service != nullptr || allowlisted || reversed_ip || from_answer; }
@@ -179,15 +179,16 @@ class Policy {
   /// resolving iteratively), the servers internal clients use (zero-configuration resolver
   /// policy), client roles, and popular domains.
   void observe(const sensor::DnsEvent& ev, const NameTraits& t) noexcept;
-  /// Starts loading the table lines observe() and from_ptr_answer() will touch for `ev` (two
+  /// Starts loading the table lines observe() and from_answer() will touch for `ev` (two
   /// rounds, as Detector::prefetch).
   void prefetch(const sensor::DnsEvent& ev, bool slots) const noexcept;
   /// The same, working out the name's traits.
   void observe(const sensor::DnsEvent& ev) noexcept { observe(ev, name_traits(*ev.qname, name_allow_)); }
-  /// Whether a PTR answer gave `client` the name with this hash in the last two minutes: its
-  /// address lookup is a forward confirmation (mail servers, SSH and web servers), a name the
-  /// client did not choose.
-  [[nodiscard]] bool from_ptr_answer(const IpAddr& client, std::uint64_t name_hash, Timestamp now) const noexcept;
+  /// Whether an answer gave `client` the name with this hash in the last two minutes: a PTR
+  /// target (its address lookup is a forward confirmation: mail servers, SSH and web servers)
+  /// or a CNAME target (the client follows a chain, as DKIM checks of SendGrid or Amazon SES
+  /// signatures do): a name the client did not choose.
+  [[nodiscard]] bool from_answer(const IpAddr& client, std::uint64_t name_hash, Timestamp now) const noexcept;
   /// An ACME client validating DNS-01 challenges: `client` asked for an `_acme-challenge` name
   /// within kAcmeWindow. It polls the challenge, the zone's SOA and NS and the name servers'
   /// addresses on a fixed timer, at the zone's authoritative servers directly, until the
@@ -227,9 +228,9 @@ class Policy {
   struct Learned;
   struct RoleTable;
   struct Popularity;
-  struct PtrTargets;
+  struct AnswerTargets;
   void learn_roles(const sensor::DnsEvent& ev, const NameTraits& t) noexcept;
-  void remember_ptr_targets(const sensor::DnsEvent& ev) noexcept;
+  void remember_answer_targets(const sensor::DnsEvent& ev) noexcept;
   Prefixes internal_, resolvers_, secondaries_, mail_, scanners_, monitoring_, containers_;
   DomainList zones_;
   DomainList name_allow_;
@@ -242,8 +243,9 @@ class Policy {
   std::unique_ptr<Learned> learned_;
   std::unique_ptr<RoleTable> role_table_;
   std::unique_ptr<Popularity> popularity_;
-  std::unique_ptr<PtrTargets> ptr_targets_;
+  std::unique_ptr<AnswerTargets> answer_targets_;
   std::vector<IpAddr> shared_learned_;  // sorted, from the last sync
+  std::uint64_t servers_seen_ = 0;  // SharedView::sync_servers: the version of the servers last read
   std::vector<std::pair<IpAddr, double>> defacto_;  // most used first (refresh / sync)
   bool shared_mode_ = false;
 };

@@ -5,6 +5,7 @@
 // most once a second of packet time; between syncs each uses the snapshot of its last sync.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -42,9 +43,10 @@ class SharedView {
   /// `learned` is the caller's copy from its last call (or empty): it is only replaced when the
   /// set has grown since, as the set never shrinks. `defacto` receives the servers used by at
   /// least `min_clients` internal clients and `share` of the most used server's, most used first.
+  /// `seen` is the caller's version of the servers: `defacto` is recomputed when it is behind.
   void sync_servers(const std::vector<ServerDelta>& deltas, std::uint64_t min_clients,
                     std::vector<sensor::IpAddr>& learned, double share,
-                    std::vector<std::pair<sensor::IpAddr, double>>& defacto);
+                    std::vector<std::pair<sensor::IpAddr, double>>& defacto, std::uint64_t& seen);
 
   /// Merges per-domain client sketches and returns the hashes of domains with >=
   /// `min_clients` clients, sorted; `popular` is the caller's last copy, as for sync_servers.
@@ -57,6 +59,18 @@ class SharedView {
   /// reach `threshold`, which then owns the zone's alert (its suppression folds the rest).
   double sync_zone(std::uint64_t zone, std::uint32_t period, std::size_t buckets, const Sketch& names,
                    double threshold, const void* self, bool& raise);
+
+  /// The packet-time barrier of `workers` workers. At each packet second the dispatcher sends
+  /// every worker a tick, in the same place of each worker's stream; a worker publishes what it
+  /// learned and waits there until every worker has reached that second (`wait_for`), then reads
+  /// the merged view: so every worker judges second S on what all workers saw before S, however
+  /// fast each thread runs, as one worker would (-j N gives -j 1's alerts). Waiting only at the
+  /// dispatcher's ticks cannot deadlock: each worker has every earlier tick in its queue.
+  void set_workers(std::size_t workers);
+  void wait_for(std::size_t worker, sensor::Timestamp second);
+  /// No more waiting: the workers have stopped, and their engines finish one after another on
+  /// one thread.
+  void end_barrier();
 
   /// Claims the alert `key` for the calling worker: true for the first claim, and again once
   /// `period` has passed since the last successful one. Rules whose state is per worker but
@@ -81,6 +95,10 @@ class SharedView {
   // Bounds: the shared maps never grow past these (new keys beyond are not merged).
   static constexpr std::size_t kMaxServers = 16384, kMaxDomains = 262144, kMaxClaims = 65536;
   std::mutex mu_;
+  std::condition_variable tick_cv_;
+  std::vector<sensor::Timestamp> reached_;  // by worker: the last packet second it reached
+  bool barrier_ended_ = false;
+  std::uint64_t servers_version_ = 0;       // bumped by every merge into servers_
   std::map<sensor::IpAddr, Server> servers_;
   std::unordered_map<std::uint64_t, Domain> domains_;
   std::vector<sensor::IpAddr> learned_;  // sorted
