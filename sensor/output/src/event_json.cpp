@@ -191,12 +191,12 @@ void write_event_json(const DnsEvent& ev, Json& j, std::string_view interface) {
   if (ev.dnstap != 0) j.kv("dnstap_type", sensor::dnstap_type_name(ev.dnstap));
   if (ev.encrypted()) j.kvb("encrypted", true);
   if (ev.fragmented) j.kvb("fragmented", true);
+  if (ev.off_port) j.kvb("off_port", true);
   if (response && !ev.matched && !ev.wrong_server) j.kvb("unsolicited", true);
   if (ev.wrong_server) j.kvb("wrong_server", true);
   if (ev.duplicate) j.kvb("duplicate_response", true);
   if (ev.conflicting) j.kvb("conflicting_answer", true);
   if (const sensor::Service* sv = ev.qname->service()) {
-  if (ev.off_port) j.kvb("off_port", true);
     j.key("service").begin_object();
     j.kv("kind", sensor::service_kind_name(sv->kind));
     j.kv("domain", sv->domain);
