@@ -37,6 +37,8 @@ struct Question {
 struct State {
   Timestamp start;  // start of the current window (the first unsolicited response in it)
   std::uint32_t unsolicited;
+  std::uint32_t previous;  // the window before, when it ended where this one began (else 0)
+  std::uint32_t previous_servers;  // and its distinct servers
   std::uint32_t servers[kServers];
   std::uint8_t nservers;  // distinct servers, saturating at kServers
   bool txid_raised, reflection_raised;
@@ -137,8 +139,13 @@ class SpoofedResponse final : public Detector {
     auto [e, inserted] = clients_.emplace({client}, ev.ts, [&](auto&) { ++evicted_; });
     State& st = e->value;
     if (inserted || ev.ts >= st.start + s_.window) {
+      const bool adjacent = !inserted && ev.ts < st.start + 2 * s_.window;
+      const std::uint32_t previous = adjacent ? st.unsolicited : 0;
+      const auto previous_servers = adjacent ? static_cast<std::uint32_t>(servers_of(st) + 0.5) : 0;
       st = State{};
       st.start = ev.ts;
+      st.previous = previous;
+      st.previous_servers = previous_servers;
     }
     ++st.unsolicited;
     st.octets += ev.size;
@@ -173,23 +180,27 @@ class SpoofedResponse final : public Detector {
           .with("answers", answer_addresses(*ev.msg));
       ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(client, 2)));
     }
-    if (!st.reflection_raised && st.unsolicited >= s_.reflection) {
+    if (const std::uint32_t n = recent(st, ev.ts); !st.reflection_raised && n >= s_.reflection) {
       st.reflection_raised = true;
       Alert a = make(ev, Trigger::reflection, Severity::medium);
       a.first_seen = st.start;
-      a.reason = "reflection: " + std::to_string(st.unsolicited) + " responses from " + std::to_string(st.nservers) +
+      a.reason = "reflection: " + std::to_string(n) + " responses from " + std::to_string(st.nservers) +
                  (st.nservers == kServers ? "+" : "") + " servers to " + text_of(client) +
                  ", which sent no matching query, within " + window_text() + " (threshold " +
                  std::to_string(s_.reflection) + ")";
-      reflection_evidence(a, st);
+      reflection_evidence(a, st, n);
       a.samples = st.samples.list(ctx.samples);
       ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(client, 3)));
     }
   }
 
-  // Distinct servers: exact up to kServers, then the sketch.
+  // Distinct servers of this window: exact up to kServers, then the sketch.
   static double servers_of(const State& st) {
     return st.nservers < kServers ? st.nservers : std::max<double>(kServers, st.server_sketch.estimate());
+  }
+  // Of this window or the one before it (the sliding count's other part), whichever had more.
+  static double recent_servers(const State& st) {
+    return std::max(servers_of(st), static_cast<double>(st.previous_servers));
   }
   // Share of the responses that repeat the few most asked questions.
   static double top_share(const State& st) {
@@ -197,9 +208,18 @@ class SpoofedResponse final : public Detector {
     for (const Question& c : st.asked) top += c.count;
     return st.unsolicited ? static_cast<double>(top) / static_cast<double>(st.unsolicited) : 0.0;
   }
-  void reflection_evidence(Alert& a, const State& st) const {
-    a.with("responses", static_cast<std::int64_t>(st.unsolicited))
-        .with("servers", static_cast<std::int64_t>(servers_of(st) + 0.5))
+  // Responses in the last window, sliding: this window's count and the previous window's weighted
+  // by how much of it the last `window` still covers (fixed windows let a flood that straddles
+  // their boundary split under the threshold: 505 responses within 10 s counted 497 and 253).
+  std::uint32_t recent(const State& st, Timestamp now) const {
+    const Timestamp into = std::min<Timestamp>(now - st.start, s_.window);
+    return st.unsolicited + static_cast<std::uint32_t>(static_cast<double>(st.previous) *
+                                                       static_cast<double>(s_.window - into) /
+                                                       static_cast<double>(s_.window));
+  }
+  void reflection_evidence(Alert& a, const State& st, std::uint32_t responses) const {
+    a.with("responses", static_cast<std::int64_t>(responses))
+        .with("servers", static_cast<std::int64_t>(recent_servers(st) + 0.5))
         .with("top_questions_share", top_share(st))
         .with("mean_octets", st.unsolicited ? static_cast<double>(st.octets) / st.unsolicited : 0.0)
         .with("threshold", static_cast<std::int64_t>(s_.reflection))
@@ -211,18 +231,19 @@ class SpoofedResponse final : public Detector {
   // resolver's inbound answers (also from many servers, also without visible queries) apart:
   // a reflection repeats a few amplifying questions.
   void one_way_reflection(const sensor::DnsEvent& ev, State& st, Context& ctx) {
-    if (st.reflection_raised || st.unsolicited < s_.reflection) return;
-    const double servers = servers_of(st);
+    const std::uint32_t n = recent(st, ev.ts);
+    if (st.reflection_raised || n < s_.reflection) return;
+    const double servers = recent_servers(st);
     if (servers + 0.5 < static_cast<double>(s_.reflection_servers) || top_share(st) < 0.5) return;
     st.reflection_raised = true;
     Alert a = make(ev, Trigger::reflection, Severity::medium);
     a.first_seen = st.start;
-    a.reason = "reflection: " + std::to_string(st.unsolicited) + " unsolicited responses from about " +
+    a.reason = "reflection: " + std::to_string(n) + " unsolicited responses from about " +
                std::to_string(static_cast<std::int64_t>(servers + 0.5)) + " servers to " + text_of(ev.client()) +
                " within " + window_text() + ", " + std::to_string(static_cast<int>(top_share(st) * 100)) +
                "% of them for the same few questions (thresholds " + std::to_string(s_.reflection) + " responses, " +
                std::to_string(s_.reflection_servers) + " servers; queries not visible here)";
-    reflection_evidence(a, st);
+    reflection_evidence(a, st, n);
     a.with("one_way", true);
     a.samples = st.samples.list(ctx.samples);
     ctx.raiser.raise(std::move(a), rule_key(kInfo, hash(ev.client(), 3)));
