@@ -15,6 +15,7 @@
 #include "dnsvigil/capture/source.hpp"
 #include "dnsvigil/config/schema.hpp"
 #include "dnsvigil/dnstap/dnstap.hpp"
+#include "dnsvigil/output/clickhouse.hpp"
 #include "dnsvigil/output/metrics.hpp"
 #include "dnsvigil/output/outputs.hpp"
 #include "report.hpp"
@@ -67,8 +68,9 @@ void apply_cli(const CliOptions& cli, config::Settings& s) {
   if (cli.workers != 0) s.workers = cli.workers;
   // Alerts need somewhere to go: standard output unless an output is configured, or the
   // event dump already has standard output (two streams there would interleave).
+  const bool clickhouse_alerts = s.outputs.clickhouse.enabled && !s.outputs.clickhouse.alerts_table.empty();
   if (s.outputs.alerts_json.empty() && s.outputs.alerts_text.empty() && !s.outputs.syslog.enabled &&
-      s.outputs.events_json != "-")
+      !clickhouse_alerts && s.outputs.events_json != "-")
     s.outputs.alerts_json = "-";
 }
 
@@ -148,6 +150,14 @@ class Service {
     if (!sources.empty() || dnstap_) shed_privileges(settings_);
     if (dnstap_) dnstap_->start();
     const output::Observer obs{hostname(), DNSVIGIL_VERSION};
+    if (settings_.outputs.clickhouse.enabled) {
+      // Reachable, logged in, and the tables have the columns the rows carry: else a clear error now.
+      const auto o = app::clickhouse_options(settings_, obs.hostname);
+      if (const std::string problem = output::clickhouse_check(o); !problem.empty()) throw std::runtime_error(problem);
+      spdlog::info("clickhouse: {} as {}: events to {}.{}, alerts to {}.{}", o.url, o.observer_name, o.database,
+                   o.events_table.empty() ? "(none)" : o.events_table, o.database,
+                   o.alerts_table.empty() ? "(none)" : o.alerts_table);
+    }
     auto outputs = app::open_outputs(settings_, obs);
     auto dump = settings_.outputs.events_json.empty() ? nullptr
                                                       : std::make_unique<app::DumpWriter>(settings_.outputs.events_json);
@@ -166,6 +176,7 @@ class Service {
     int rc = cli_.files.empty() ? live(sources) : replay();
     app::notify("STOPPING=1");
     run_->finish();
+    log_clickhouse_error(true);
     publish_metrics(capture_stats(sources));
     const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
     if (!write_report(true, sources)) rc = 1;
@@ -182,6 +193,7 @@ class Service {
                      static_cast<unsigned long long>(st.errors.load()));
       }
       print_alert_summary();
+      print_clickhouse_summary();
     }
     return rc;
   }
@@ -313,6 +325,7 @@ class Service {
         line += " " + iface + ".kernel_drops=" + std::to_string(st.dropped) + " " + iface + ".if_drops=" + std::to_string(st.if_dropped);
       spdlog::info("stats: {}", line);
     }
+    log_clickhouse_error(false);
     if (metrics_ && now - last_metrics_ >= std::chrono::seconds(1)) {
       last_metrics_ = now;
       publish_metrics(capture_stats(sources));
@@ -341,6 +354,41 @@ class Service {
       spdlog::error("reload failed, keeping the running configuration: {}", e.what());
       run_->reopen();
     }
+  }
+
+  // A failed ClickHouse request, in the log at most every 10 s (`last`: the final one, at exit).
+  void log_clickhouse_error(bool last) {
+    if (!settings_.outputs.clickhouse.enabled) return;
+    const auto now = Clock::now();
+    if (!last && now - clickhouse_logged_ < std::chrono::seconds(10)) return;
+    auto [seq, what] = run_->clickhouse_error();
+    if (seq == clickhouse_seq_) return;
+    clickhouse_seq_ = seq;
+    clickhouse_logged_ = now;
+    spdlog::warn("clickhouse: {}{}", what, last ? "" : " (retrying with backoff)");
+  }
+
+  void print_clickhouse_summary() const {
+    const auto* ch = run_->clickhouse();
+    std::string alerts;
+    for (const auto& o : run_->alerts().outputs) {
+      if (!o->name().starts_with("clickhouse:")) continue;
+      const auto& st = o->stats();
+      alerts = "; alerts: " + std::to_string(st.delivered.load()) + " inserted, " +
+               std::to_string(st.dropped_full.load() + st.dropped_shutdown.load()) + " dropped, " +
+               std::to_string(st.failures.load()) + " failed attempts";
+    }
+    if (ch == nullptr && alerts.empty()) return;
+    std::string events = "no events";
+    if (ch != nullptr) {
+      const auto& st = ch->stats();
+      events = std::to_string(ch->offered()) + " events: " + std::to_string(st.inserted.load()) + " inserted in " +
+               std::to_string(st.batches.load()) + " batches (" + std::to_string(st.bytes.load()) + " octets), " +
+               std::to_string(st.dropped_full.load()) + " dropped (buffer full), " +
+               std::to_string(st.dropped_shutdown.load()) + " dropped at shutdown, " +
+               std::to_string(st.failures.load()) + " failed attempts";
+    }
+    std::fprintf(stderr, "  clickhouse: %s%s\n", events.c_str(), alerts.c_str());
   }
 
   // Writes the HTML report when one is configured; false (and logged) when it could not be written.
@@ -405,6 +453,8 @@ class Service {
   std::unique_ptr<dnstap::Listener> dnstap_;
   std::vector<std::vector<std::uint8_t>> frames_;  // dnstap frames being processed
   Clock::time_point start_, last_duties_, last_stats_, last_metrics_;
+  Clock::time_point clickhouse_logged_{};
+  std::uint64_t clickhouse_seq_ = 0;
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <tuple>
 
 #include "dnsvigil/detect/intel.hpp"
 #include "dnsvigil/dnsparse/error.hpp"
@@ -46,6 +47,9 @@ std::unique_ptr<output::AlertLog> AlertFanout::alert_log() const {
 }
 
 namespace {
+// The ClickHouse alert output (its name is "clickhouse:URL/DB.TABLE").
+bool is_clickhouse(const output::QueuedOutput& o) { return o.name().starts_with("clickhouse:"); }
+
 std::vector<std::unique_ptr<output::QueuedOutput>> queued(std::vector<std::unique_ptr<output::AlertOutput>> outs,
                                                           const config::Settings& s) {
   std::vector<std::unique_ptr<output::QueuedOutput>> q;
@@ -54,7 +58,26 @@ std::vector<std::unique_ptr<output::QueuedOutput>> queued(std::vector<std::uniqu
 }
 }  // namespace
 
-std::vector<std::unique_ptr<output::AlertOutput>> open_outputs(const config::Settings& s, const output::Observer& obs) {
+output::ClickHouseOptions clickhouse_options(const config::Settings& s, const std::string& hostname) {
+  const auto& c = s.outputs.clickhouse;
+  output::ClickHouseOptions o;
+  o.url = c.url;
+  o.database = c.database;
+  o.events_table = c.events_table;
+  o.alerts_table = c.alerts_table;
+  o.user = c.user;
+  o.password = c.password;
+  o.ca_file = c.ca_file;
+  o.observer_name = c.observer_name.empty() ? hostname : c.observer_name;
+  o.batch_rows = c.batch_rows;
+  o.flush_interval_ns = c.flush_interval;
+  o.max_buffer_bytes = c.max_buffer_bytes;
+  o.timeout_ns = c.timeout;
+  return o;
+}
+
+std::vector<std::unique_ptr<output::AlertOutput>> open_outputs(const config::Settings& s, const output::Observer& obs,
+                                                               std::shared_ptr<output::ClickHouseErrors> clickhouse_errors) {
   std::vector<std::unique_ptr<output::AlertOutput>> out;
   if (!s.outputs.alerts_json.empty()) out.push_back(output::make_json_output(s.outputs.alerts_json, obs));
   if (!s.outputs.alerts_text.empty()) out.push_back(output::make_text_output(s.outputs.alerts_text));
@@ -71,6 +94,8 @@ std::vector<std::unique_ptr<output::AlertOutput>> open_outputs(const config::Set
     o.hostname = obs.hostname;
     out.push_back(output::make_syslog_output(o));
   }
+  if (s.outputs.clickhouse.enabled && !s.outputs.clickhouse.alerts_table.empty())
+    out.push_back(output::make_clickhouse_alert_output(clickhouse_options(s, obs.hostname), obs, clickhouse_errors));
   return out;
 }
 
@@ -132,6 +157,7 @@ void Shard::on_event(const sensor::DnsEvent& ev) {
     chunk_ += '\n';
     if (chunk_.size() >= kDumpChunk) flush_dump();
   }
+  if (clickhouse_) clickhouse_->add(ev, names_ != nullptr ? std::string_view((*names_)[ev.input]) : std::string_view{});
   if (engine_) engine_->on_event(ev);
 }
 
@@ -143,6 +169,7 @@ void Shard::on_unanswered(const sensor::UnansweredQuery& q) {
     chunk_ += '\n';
     if (chunk_.size() >= kDumpChunk) flush_dump();
   }
+  if (clickhouse_) clickhouse_->add(q);
   if (engine_) engine_->on_unanswered(q);
 }
 
@@ -163,6 +190,7 @@ void Shard::on_tick(sensor::Timestamp now) {
   // events can be followed (tail -f) and are not held back by the buffers.
   flush_dump();
   if (dump_ != nullptr) dump_->flush();
+  if (clickhouse_) clickhouse_->flush();
   publish_snapshot();
 }
 
@@ -175,6 +203,7 @@ void Shard::finish() {
   pipeline_.finish();
   if (engine_) engine_->finish();
   flush_dump();
+  if (clickhouse_) clickhouse_->flush();
   publish_snapshot();
 }
 
@@ -268,9 +297,13 @@ Run::Run(const config::Settings& s, output::Observer obs, std::vector<std::uniqu
     : settings_(s), obs_(std::move(obs)), dump_(std::move(dump)) {
   fanout_.outputs = queued(std::move(outputs), s);
   if (!s.outputs.report.path.empty()) fanout_.keep_alerts(s.outputs.report.max_alerts);
+  if (s.outputs.clickhouse.enabled && !s.outputs.clickhouse.events_table.empty())
+    clickhouse_ = std::make_unique<output::ClickHouseEvents>(clickhouse_options(s, obs_.hostname), clickhouse_errors_);
   const std::size_t n = s.workers < 1 ? 1 : s.workers;
-  for (std::size_t i = 0; i < n; ++i)
+  for (std::size_t i = 0; i < n; ++i) {
     shards_.push_back(std::make_unique<Shard>(s, fanout_, dump_.get(), n > 1 ? &shared_ : nullptr, &names_));
+    if (clickhouse_) shards_.back()->attach_clickhouse(*clickhouse_);
+  }
   if (n == 1) return;
   shared_.set_workers(n);
   for (const std::uint16_t p : s.pipeline.dns_ports) dns_ports_.set(p);
@@ -490,7 +523,11 @@ void Run::finish() {
   // no longer wait for each other's ticks.
   shared_.end_barrier();
   for (auto& s : shards_) s->finish();
-  for (auto& o : fanout_.outputs) o->close();
+  // ClickHouse may be slow or down: its alerts and events get outputs.clickhouse.shutdown_timeout,
+  // alerts first.
+  const int ch_ms = static_cast<int>(settings_.outputs.clickhouse.shutdown_timeout / 1'000'000);
+  for (auto& o : fanout_.outputs) o->close(is_clickhouse(*o) ? ch_ms : 5000);
+  if (clickhouse_) clickhouse_->close(ch_ms);
 }
 
 void Run::reload(const config::Settings& s, std::vector<std::string>& notes) {
@@ -511,17 +548,38 @@ void Run::reload(const config::Settings& s, std::vector<std::string>& notes) {
   }
   auto& shard = *shards_[0];
   // The old rules end their suppression periods into the old outputs, then both are replaced.
+  // The ClickHouse alert output stays (outputs.clickhouse changes on restart only, like the
+  // event sink), so that alerts waiting for ClickHouse are not lost to a reload.
   shard.finish_engine();
-  for (auto& o : fanout_.outputs) o->close(2000);
-  fanout_.outputs = queued(open_outputs(s, obs_), s);
+  std::vector<std::unique_ptr<output::QueuedOutput>> kept;
+  for (auto& o : fanout_.outputs) {
+    if (is_clickhouse(*o)) {
+      kept.push_back(std::move(o));
+    } else {
+      o->close(2000);
+    }
+  }
+  config::Settings next = s;
+  next.outputs.clickhouse = settings_.outputs.clickhouse;
+  next.outputs.clickhouse.enabled = false;  // the kept output
+  fanout_.outputs = queued(open_outputs(next, obs_), s);
+  for (auto& o : kept) fanout_.outputs.push_back(std::move(o));
+  const auto sink = [](const config::ClickHouseSettings& c) {
+    return std::tie(c.enabled, c.url, c.database, c.events_table, c.alerts_table, c.user, c.password, c.ca_file,
+                    c.observer_name, c.batch_rows, c.flush_interval, c.max_buffer_bytes, c.timeout, c.shutdown_timeout);
+  };
+  if (sink(s.outputs.clickhouse) != sink(settings_.outputs.clickhouse))
+    notes.emplace_back("outputs.clickhouse changes on restart only");
   shard.rebuild_engine(s, fanout_);
   if (s.outputs.events_json != settings_.outputs.events_json) notes.emplace_back("outputs.events_json changes on restart only");
   if (dump_) dump_->reopen();
   const auto keep_pipeline = settings_.pipeline;
   const auto keep_workers = settings_.workers;
+  const auto keep_clickhouse = settings_.outputs.clickhouse;
   settings_ = s;
   settings_.pipeline = keep_pipeline;
   settings_.workers = keep_workers;
+  settings_.outputs.clickhouse = keep_clickhouse;
 }
 
 void Run::reopen() {
@@ -736,6 +794,36 @@ std::string Run::metrics(const std::vector<std::pair<std::string, capture::Captu
   }
   p.family("dnsvigil_output_failures_total", "counter", "Failed delivery attempts (retried with backoff)");
   for (const auto& o : fanout_.outputs) p.sample("dnsvigil_output_failures_total", out(*o), o->stats().failures.load());
+  if (clickhouse_) {
+    // The event half of the ClickHouse sink; its alerts are the output="clickhouse:..." above.
+    const auto& st = clickhouse_->stats();
+    struct Row {
+      const char* name;
+      const char* type;
+      const char* help;  // nullptr: another sample of the family above
+      const char* labels;
+      std::uint64_t value;
+    };
+    const Row rows[] = {
+        {"rows_offered_total", "counter", "DNS events handed to the ClickHouse sink (inserted + dropped + buffered)", "",
+         clickhouse_->offered()},
+        {"rows_inserted_total", "counter", "DNS events ClickHouse acknowledged", "", st.inserted.load()},
+        {"rows_dropped_total", "counter", "DNS events the ClickHouse sink dropped, by reason", "reason=\"buffer_full\"",
+         st.dropped_full.load()},
+        {"rows_dropped_total", "counter", nullptr, "reason=\"shutdown\"", st.dropped_shutdown.load()},
+        {"inserts_total", "counter", "INSERTs of DNS events ClickHouse acknowledged", "", st.batches.load()},
+        {"insert_bytes_total", "counter", "Octets of acknowledged INSERTs of DNS events", "", st.bytes.load()},
+        {"insert_failures_total", "counter", "Failed INSERTs of DNS events (each batch is kept and retried with backoff)",
+         "", st.failures.load()},
+        {"buffer_rows", "gauge", "DNS events waiting for ClickHouse or in flight", "", st.buffered_rows.load()},
+        {"buffer_bytes", "gauge", "Octets of encoded events held (up to max_buffer_bytes)", "", st.buffered_bytes.load()},
+    };
+    for (const Row& r : rows) {
+      const std::string name = std::string("dnsvigil_clickhouse_") + r.name;
+      if (r.help != nullptr) p.family(name, r.type, r.help);
+      p.sample(name, r.labels, r.value);
+    }
+  }
   return p.text();
 }
 

@@ -20,6 +20,7 @@
 #include "dnsvigil/detect/engine.hpp"
 #include "dnsvigil/detect/shared.hpp"
 #include "dnsvigil/output/alert_json.hpp"
+#include "dnsvigil/output/clickhouse.hpp"
 #include "dnsvigil/output/json.hpp"
 #include "dnsvigil/output/line_writer.hpp"
 #include "dnsvigil/output/queue.hpp"
@@ -65,9 +66,14 @@ class AlertFanout final : public detect::AlertSink {
 };
 
 /// Opens the alert outputs a configuration asks for (files are opened here, after the
-/// privilege drop, so run.user owns them; sockets connect on first use).
-[[nodiscard]] std::vector<std::unique_ptr<output::AlertOutput>> open_outputs(const config::Settings& s,
-                                                                           const output::Observer& obs);
+/// privilege drop, so run.user owns them; sockets connect on first use). The ClickHouse alert
+/// output reports its failures to `clickhouse_errors`.
+[[nodiscard]] std::vector<std::unique_ptr<output::AlertOutput>> open_outputs(
+    const config::Settings& s, const output::Observer& obs,
+    std::shared_ptr<output::ClickHouseErrors> clickhouse_errors = nullptr);
+
+/// The ClickHouse sink's options from outputs.clickhouse (observer_name defaults to `hostname`).
+[[nodiscard]] output::ClickHouseOptions clickhouse_options(const config::Settings& s, const std::string& hostname);
 
 /// The event dump shared by shards; each shard hands over whole chunks of lines.
 class DumpWriter {
@@ -109,6 +115,8 @@ class Shard final : public sensor::EventSink {
   /// At the dispatcher's tick for packet time `now`: publishes what the engine learned and waits
   /// until every worker has reached that second (SharedView::wait_for). Worker thread.
   void barrier(std::size_t worker, sensor::Timestamp now);
+  /// Sends this shard's events to ClickHouse too.
+  void attach_clickhouse(output::ClickHouseEvents& sink) { clickhouse_ = std::make_unique<output::ClickHouseBatcher>(sink); }
   /// Ends the engine's suppression periods (summaries go out) before a rebuild.
   void finish_engine();
   void finish();
@@ -136,6 +144,7 @@ class Shard final : public sensor::EventSink {
   sensor::Pipeline pipeline_;
   std::unique_ptr<detect::Engine> engine_;
   DumpWriter* dump_;
+  std::unique_ptr<output::ClickHouseBatcher> clickhouse_;
   const InputNames* names_;
   detect::SharedView* shared_;
   AlertFanout* fanout_ = nullptr;
@@ -188,6 +197,10 @@ class Run final : public capture::FrameHandler {
   /// Every counter of every shard and of the dispatcher (a snapshot while running).
   [[nodiscard]] sensor::Counters counters() const;
   [[nodiscard]] const AlertFanout& alerts() const noexcept { return fanout_; }
+  /// The ClickHouse event sink (null unless outputs.clickhouse sends events).
+  [[nodiscard]] const output::ClickHouseEvents* clickhouse() const noexcept { return clickhouse_.get(); }
+  /// The last failure of a ClickHouse request (events or alerts), for the log.
+  [[nodiscard]] std::pair<std::uint64_t, std::string> clickhouse_error() const { return clickhouse_errors_->last(); }
   [[nodiscard]] std::uint64_t suppressed() const;
   /// Alerts attached to another rule's alert about the same activity.
   [[nodiscard]] std::uint64_t folded() const;
@@ -225,6 +238,8 @@ class Run final : public capture::FrameHandler {
   output::Observer obs_;
   AlertFanout fanout_;
   std::unique_ptr<DumpWriter> dump_;
+  std::shared_ptr<output::ClickHouseErrors> clickhouse_errors_ = std::make_shared<output::ClickHouseErrors>();
+  std::unique_ptr<output::ClickHouseEvents> clickhouse_;
   InputNames names_;
   detect::SharedView shared_;
   std::vector<std::unique_ptr<Shard>> shards_;

@@ -19,10 +19,18 @@ void curl_once() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-std::string first_line(std::string_view s, std::size_t max = 400) {
-  const auto nl = s.find('\n');
-  std::string out(s.substr(0, std::min(nl == std::string_view::npos ? s.size() : nl, max)));
-  while (!out.empty() && (out.back() == '\r' || out.back() == ' ')) out.pop_back();
+// ClickHouse's answer to a failed request, on one line: its lines joined (an error is one line,
+// but some answers say more on a second, like the native port's "You must use port 8123 for HTTP").
+std::string one_line(std::string_view s, std::size_t max = 400) {
+  std::string out;
+  for (const char c : s.substr(0, max)) {
+    if (c == '\r' || c == '\n') {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
   return out;
 }
 
@@ -164,7 +172,7 @@ bool ClickHouseHttp::post(std::string_view query, std::span<const std::string_vi
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (status != 200) {
-    error = "HTTP " + std::to_string(status) + ": " + (answer.empty() ? std::string("(no answer)") : first_line(answer));
+    error = "HTTP " + std::to_string(status) + ": " + (answer.empty() ? std::string("(no answer)") : one_line(answer));
     return false;
   }
   return true;
@@ -249,10 +257,12 @@ void ClickHouseEvents::offer(std::string&& chunk, std::uint64_t rows) {
     }
     held_bytes_ += chunk.size();
     pending_rows_ += rows;
+    // The thread wakes for a full batch, for the first rows (which start the flush_interval), and
+    // when the buffer is half full (a burst faster than the interval).
+    wake = pending_.empty() || pending_rows_ >= opt_.batch_rows || held_bytes_ >= opt_.max_buffer_bytes / 2;
     pending_.push_back({std::move(chunk), rows, std::chrono::steady_clock::now()});
     stats_.buffered_rows.fetch_add(rows, std::memory_order_relaxed);
     stats_.buffered_bytes.store(held_bytes_, std::memory_order_relaxed);
-    wake = pending_rows_ >= opt_.batch_rows;
   }
   if (wake) cv_.notify_one();
 }
@@ -269,10 +279,10 @@ void ClickHouseEvents::run() {
   std::unique_lock lock(mu_);
   for (;;) {
     if (batch.empty()) {
-      // A full batch goes at once; a partial one when its oldest rows have waited flush_interval,
-      // or when the sink is closing.
+      // A full batch goes at once, and so does a half-full buffer; a partial batch when its oldest
+      // rows have waited flush_interval, or when the sink is closing.
       const auto ready = [&] {
-        return stop_ || pending_rows_ >= opt_.batch_rows ||
+        return stop_ || pending_rows_ >= opt_.batch_rows || held_bytes_ >= opt_.max_buffer_bytes / 2 ||
                (!pending_.empty() && steady_clock::now() - pending_.front().since >= interval);
       };
       while (!ready()) {
