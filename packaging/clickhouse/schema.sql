@@ -1,5 +1,5 @@
--- dnsvigil's tables in ClickHouse (18.16, as Debian 12 ships it, and later): DNS events and alerts,
--- one row each, inserted by the sensors' outputs.clickhouse sink (RowBinary over HTTP).
+-- The dnsvigil tables in ClickHouse (18.16, as Debian 12 ships it, and later): DNS events and alerts,
+-- one row each, inserted by the outputs.clickhouse sink of the sensors (RowBinary over HTTP).
 -- docs/clickhouse.md describes every column, the sort keys and the fleet rules.
 --
 -- One server:  clickhouse-client -q 'CREATE DATABASE IF NOT EXISTS dnsvigil'
@@ -12,19 +12,19 @@
 --
 -- Sort keys: every fleet rule reads one hour (or a day of hours) of events and groups them by
 -- registered domain, client or server. (toStartOfHour(timestamp), registered_domain, source_ip)
--- lets the primary index skip to the hours asked for, keeps a domain's names together (they
+-- lets the primary index skip to the hours asked for, keeps the names of a domain together (they
 -- compress well and group cheaply), and orders its clients within it.
 -- Keep each column on one line: test_clickhouse_rows reads this file.
 
 CREATE TABLE IF NOT EXISTS dns_events
 (
-    timestamp DateTime,  -- @timestamp: packet time (the query's, for unanswered queries), UTC seconds
+    timestamp DateTime,  -- @timestamp: packet time (of the query, for unanswered queries), UTC seconds
     timestamp_ns UInt32,  -- its nanoseconds
     observer_name String,  -- the sensor (outputs.clickhouse.observer_name, default its host name)
-    interface String,  -- observer.ingress.interface.name: the capture interface ('' when not named)
-    server_identity String,  -- dnstap: the logging server's identity (--dump-json observer.name)
+    interface String,  -- observer.ingress.interface.name: the capture interface (empty when not named)
+    server_identity String,  -- dnstap: identity of the logging server (--dump-json observer.name)
     server_version String,  -- dnstap: its version
-    dnstap_type String,  -- dnstap message type (CLIENT_QUERY, ...); '' for captured messages
+    dnstap_type String,  -- dnstap message type (CLIENT_QUERY, ...); empty for captured messages
     unanswered UInt8,  -- 1: a query given up without a response (event.action dns-unanswered)
     duration_ns Int64,  -- event.duration: query to response, for matched responses (else 0)
     transport Enum8('udp' = 1, 'tcp' = 2),  -- network.transport
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS dns_events
     destination_port UInt16,
     dns_id UInt16,
     dns_type Enum8('query' = 1, 'answer' = 2),
-    op_code String,  -- QUERY, NOTIFY, UPDATE, ... ('' for unanswered queries)
+    op_code String,  -- QUERY, NOTIFY, UPDATE, ... (empty for unanswered queries)
     flag_aa UInt8,  -- dns.header_flags, one column each
     flag_tc UInt8,
     flag_rd UInt8,
@@ -45,11 +45,11 @@ CREATE TABLE IF NOT EXISTS dns_events
     flag_ad UInt8,
     flag_cd UInt8,
     flag_do UInt8,  -- the EDNS DO bit
-    response_code String,  -- NOERROR, NXDOMAIN, ... ('' for queries)
+    response_code String,  -- NOERROR, NXDOMAIN, ... (empty for queries)
     question_name String,  -- presentation form, lower case as the sensor sees it
     question_type String,  -- A, AAAA, TXT, ... or TYPE123
     question_class String,
-    registered_domain String,  -- the Public Suffix List's registered domain (libpsl)
+    registered_domain String,  -- registered domain by the Public Suffix List (libpsl)
     subdomain String,
     top_level_domain String,
     answers Nested(name String, type String, class String, ttl UInt32, data String),  -- the answer section
@@ -65,7 +65,7 @@ CREATE TABLE IF NOT EXISTS dns_events
     wrong_server UInt8,  -- answered by another address than the query went to
     duplicate_response UInt8,
     conflicting_answer UInt8,
-    service_kind String,  -- the service catalogue's kind of the name (blocklist, cdn, ...) or ''
+    service_kind String,  -- kind of the name in the service catalogue (blocklist, cdn, ...), or empty
     service_domain String,
     anomalies Array(String),  -- docs/anomalies.md
     edns UInt8,  -- an OPT record is present
@@ -96,7 +96,7 @@ CREATE TABLE IF NOT EXISTS dns_alerts
     timestamp_ns UInt32,
     observer_name String,  -- the sensor
     observer_hostname String,  -- observer.hostname
-    version String,  -- dnsvigil's version (rule.version)
+    version String,  -- version of dnsvigil (rule.version)
     rule_name String,
     rule_id String,
     rule_description String,
@@ -121,7 +121,7 @@ CREATE TABLE IF NOT EXISTS dns_alerts
     last_seen Nullable(DateTime),
     summary UInt8,  -- a summary of alerts folded during suppression
     suppressed UInt64,  -- how many
-    client_role String,  -- the client's roles (mail_server, resolver, ...)
+    client_role String,  -- roles of the client (mail_server, resolver, ...)
     related Nested(rule String, trigger String, message String),  -- alerts of other rules about the same activity
     evidence Nested(key String, value String),  -- dnsvigil.evidence: numbers as text, lists as JSON arrays
     samples Array(String),

@@ -174,7 +174,8 @@ dpkg-deb -c "$deb" >"$tmp/contents"
 for f in ./usr/sbin/dnsvigil ./lib/systemd/system/dnsvigil.service ./etc/dnsvigil/dnsvigil.yaml \
          ./etc/logrotate.d/dnsvigil ./usr/share/man/man8/dnsvigil.8.gz ./usr/share/doc/dnsvigil/README.md \
          ./usr/share/doc/dnsvigil/configuration.md ./usr/share/doc/dnsvigil/deployment.md \
-         ./usr/share/dnsvigil/services.txt; do
+         ./usr/share/dnsvigil/services.txt ./usr/share/dnsvigil/clickhouse/schema.sql \
+         ./usr/share/dnsvigil/clickhouse/fleet/tunneling.sql ./usr/share/dnsvigil/clickhouse/fleet-rules.sh; do
   grep -q " $f$" "$tmp/contents" || fail "package lacks $f"
 done
 [[ $(dpkg-deb -f "$deb" Package) == dnsvigil ]] || fail "package name"
