@@ -6,7 +6,8 @@ Python 3 standard library only. What is here:
   (CTest's timeout), so namespaces, processes and users never outlive a test.
 - `skip()`, `need_root()`, `need_tool()`: exit 77 (CTest SKIP_RETURN_CODE) when a test cannot run.
 - `wait_for()`: poll a condition with a timeout instead of sleeping a fixed time.
-- DNS and pcap writers to craft captures (`dns_query`, `dns_response`, `udp_frame`, `PcapWriter`).
+- DNS and pcap writers to craft captures (`dns_query`, `dns_response`, `udp_frame`, `PcapWriter`), and
+  `StdinFeeder`, a capture written to a replaying dnsvigil's stdin as the test goes.
 - `parse_rfc5424()`: a strict RFC 5424 parser (header, STRUCTURED-DATA with its escapes, MSG).
 - `parse_prometheus()`: a strict parser of the Prometheus text format 0.0.4.
 - `Rsyslog`: a private rsyslogd (own config, pid file, work directory) on loopback ports.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -280,6 +282,82 @@ class PcapWriter:
         self.stream.write(struct.pack("<IIII", ts_ns // 1_000_000_000, ts_ns % 1_000_000_000, len(frame), len(frame)))
         self.stream.write(frame)
         self.packets += 1
+
+
+class StdinFeeder:
+    """A pcap written, as a test goes, to the stdin of a process reading `-r -` (nanosecond pcap,
+    Ethernet). Writes never block the test: a write that cannot finish within its timeout means the
+    process stopped reading its input, and fails the test. `longest_write` is the longest flush."""
+
+    def __init__(self, proc: subprocess.Popen, t0_ns: int, batch: int = 4096) -> None:
+        self.fd = proc.stdin.fileno()
+        os.set_blocking(self.fd, False)
+        self.ts = t0_ns
+        self.batch = batch  # packets per pcap_dispatch() of a replay (sensor/app/main.cpp)
+        self.packets = 0
+        self.buf = bytearray(struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 65535, 1))
+        self.longest_write = 0.0
+
+    def packet(self, frame: bytes, step_ns: int = 50_000) -> None:
+        """Buffers one frame, `step_ns` of packet time after the previous one."""
+        self.ts += step_ns
+        self.buf += struct.pack("<IIII", self.ts // 1_000_000_000, self.ts % 1_000_000_000, len(frame), len(frame))
+        self.buf += frame
+        self.packets += 1
+
+    def flush(self, timeout: float = 15) -> None:
+        start = time.monotonic()
+        view = memoryview(bytes(self.buf))
+        self.buf.clear()
+        while view:
+            left = timeout - (time.monotonic() - start)
+            if left <= 0:
+                raise TestFailure(f"dnsvigil stopped reading its input: {len(view)} octets not taken in {timeout:.0f} s")
+            _, w, _ = select.select([], [self.fd], [], left)
+            if w:
+                try:
+                    n = os.write(self.fd, view)
+                except BlockingIOError:
+                    continue
+                view = view[n:]
+        self.longest_write = max(self.longest_write, time.monotonic() - start)
+
+    def pad(self, step_ns: int = 50_000) -> None:
+        """Non-DNS packets up to the next multiple of `batch`, so the replay's dispatch returns
+        (service duties: metrics, signals) right after the last packet written."""
+        frame = udp_frame("192.0.2.1", "192.0.2.2", 9, 9, b"pad")
+        for _ in range((-self.packets) % self.batch or self.batch):
+            self.packet(frame, step_ns)
+        self.flush()
+
+    def metrics(self, dv: "Dnsvigil", url: str, cond, timeout: float, what: str, describe=None) -> dict:
+        """The parsed metrics at `url`, published after every packet written so far was read and
+        satisfying `cond` (padding the capture so that the replay publishes them); a failure after
+        `timeout` seconds names `what` and, with `describe`, what the last metrics said."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.pad()
+            end = time.monotonic() + 1.6  # metrics are published at most once a second
+            parsed = None
+            while time.monotonic() < end:
+                try:
+                    p = parse_prometheus(scrape(url)[1])
+                    if metric(p, "dnsvigil_packets_total") == self.packets:
+                        parsed = p
+                        break
+                except (OSError, TestFailure):
+                    pass
+                if dv.proc.poll() is not None:
+                    raise TestFailure(f"dnsvigil exited {dv.proc.returncode}:\n{dv.text()[-3000:]}")
+                time.sleep(0.05)
+            if parsed is not None and cond(parsed):
+                return parsed
+            if time.monotonic() > deadline:
+                said = f"; {describe(parsed)}" if describe is not None and parsed is not None else ""
+                raise TestFailure(f"timed out after {timeout:.0f} s waiting for {what}{said}")
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,9 +22,7 @@ usage: test_syslog_outage.py DNSVIGIL SOURCE_DIR        (exit 0 pass, 1 fail, 77
 
 from __future__ import annotations
 
-import os
 import re
-import select
 import socket
 import subprocess
 import sys
@@ -48,68 +46,24 @@ def count_lines(p: Path) -> int:
         return 0
 
 
-class Feeder:
-    """Writes a pcap to dnsvigil's stdin; a write that cannot finish in time means dnsvigil
-    stopped reading its input (it blocked)."""
+class Feeder(ops.StdinFeeder):
+    """The test's capture on dnsvigil's stdin: refused AXFR attempts, one alert each."""
 
     def __init__(self, proc: subprocess.Popen) -> None:
-        self.fd = proc.stdin.fileno()
-        os.set_blocking(self.fd, False)
-        self.ts = T0
-        self.packets = 0
+        super().__init__(proc, T0, BATCH)
         self.alerts: dict[str, list[str]] = {}
-        self.buf = bytearray()
-        import io
-        self.w = ops.PcapWriter(io.BytesIO())
-        self.buf += self.w.stream.getvalue()
-        self.longest_write = 0.0
-
-    def _packet(self, frame: bytes) -> None:
-        self.ts += 50_000  # 50 us of packet time
-        self.buf += (self.ts // 1_000_000_000).to_bytes(4, "little") + (self.ts % 1_000_000_000).to_bytes(4, "little")
-        self.buf += len(frame).to_bytes(4, "little") * 2 + frame
-        self.packets += 1
-
-    def flush(self, timeout: float = 15) -> None:
-        start = time.monotonic()
-        view = memoryview(bytes(self.buf))
-        self.buf.clear()
-        while view:
-            left = timeout - (time.monotonic() - start)
-            if left <= 0:
-                raise ops.TestFailure(f"dnsvigil stopped reading its input: {len(view)} octets not taken in {timeout:.0f} s")
-            _, w, _ = select.select([], [self.fd], [], left)
-            if w:
-                try:
-                    n = os.write(self.fd, view)
-                except BlockingIOError:
-                    continue
-                view = view[n:]
-        self.longest_write = max(self.longest_write, time.monotonic() - start)
 
     def alert(self, phase: str, i: int, json_path: Path) -> None:
         """One alert; returns once the JSON file output has written it, so the file output (whose
         queue is as small as the syslog one) never overflows and stays the ground truth."""
         zone = f"{phase}{i:03d}.example.net"
         q = ops.dns_query(i, zone, "AXFR", rd=False)
-        self._packet(ops.udp_frame("203.0.113.7", "10.20.0.10", 30000 + i, 53, q))
-        self._packet(ops.udp_frame("10.20.0.10", "203.0.113.7", 53, 30000 + i, ops.dns_response(q, 5)))
+        self.packet(ops.udp_frame("203.0.113.7", "10.20.0.10", 30000 + i, 53, q))
+        self.packet(ops.udp_frame("10.20.0.10", "203.0.113.7", 53, 30000 + i, ops.dns_response(q, 5)))
         self.alerts.setdefault(phase, []).append(zone)
         self.flush()
         want = sum(len(v) for v in self.alerts.values())
         ops.wait_for(lambda: count_lines(json_path) >= want, 30, f"alert {want} in the JSON file")
-
-    def pad(self) -> None:
-        """Non-DNS packets up to the next multiple of BATCH, so dnsvigil's dispatch returns
-        (service duties: metrics, signals) right after the last packet written."""
-        n = (-self.packets) % BATCH or BATCH
-        frame = ops.udp_frame("192.0.2.1", "192.0.2.2", 9, 9, b"pad")
-        for _ in range(n):
-            self._packet(frame)
-        self.flush()
-
-    def close(self) -> None:
-        os.close(self.fd)
 
 
 def body(cleanup: ops.Cleanup) -> None:
@@ -154,29 +108,7 @@ run:
         return out
 
     def fresh(cond, timeout: float, what: str) -> dict:
-        """Metrics published after everything written so far was read, satisfying cond."""
-        deadline = time.monotonic() + timeout
-        while True:
-            feed.pad()
-            want = feed.packets
-            end = time.monotonic() + 1.6  # metrics are published at most once a second
-            parsed = None
-            while time.monotonic() < end:
-                try:
-                    _, body_text = ops.scrape(url)
-                    p = ops.parse_prometheus(body_text)
-                    if ops.metric(p, "dnsvigil_packets_total") == want:
-                        parsed = p
-                        break
-                except (OSError, ops.TestFailure):
-                    pass
-                if dv.proc.poll() is not None:
-                    raise ops.TestFailure(f"dnsvigil exited {dv.proc.returncode}:\n{dv.text()[-3000:]}")
-                time.sleep(0.05)
-            if parsed is not None and cond(parsed):
-                return parsed
-            if time.monotonic() > deadline:
-                raise ops.TestFailure(f"timed out after {timeout:.0f} s waiting for {what}")
+        return feed.metrics(dv, url, cond, timeout, what)
 
     def out_metric(p: dict, name: str, out: str, **labels) -> int:
         return int(ops.metric(p, name, output=out, **labels))
