@@ -24,6 +24,9 @@
 #                       per-rule trigger counts, attack captures still caught)
 #   --no-live           skip the live-capture section (tests/bench/live_rate.sh: root, veth pair in
 #                       a private namespace, tcpreplay at rising rates; skipped when not root)
+#   --no-clickhouse     skip the ClickHouse section (tests/bench/clickhouse_rate.py: a private
+#                       clickhouse-server on loopback; events per second into it, and the sensor's
+#                       CPU and wall time with the sink on over those without it, on the smallest file)
 #   --no-install        never apt-get install missing peers
 #
 # Every figure comes from /usr/bin/time: wall time, user+system CPU time, maximum RSS. The
@@ -42,12 +45,13 @@ floods=1
 scaling=1
 live=1
 precision=1
+clickhouse=1
 live_args=()
 install=1
 flood_base=1000000
 flood_count=""   # empty: dnsgen's defaults (2 M water-torture queries, 1 M SYNs, 1 M fragments)
 
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
   case "$1" in
     --quick) sizes=100000; flood_base=100000; flood_count=100000; live_args=(--seconds 1 --rates "20000 100000") ;;
@@ -62,6 +66,7 @@ while (($#)); do
     --no-scaling) scaling=0 ;;
     --no-live) live=0 ;;
     --no-precision) precision=0 ;;
+    --no-clickhouse) clickhouse=0 ;;
     --no-install) install=0 ;;
     -h | --help) usage 0 ;;
     *) echo "run.sh: unknown option '$1'" >&2; usage 2 ;;
@@ -406,6 +411,23 @@ if [[ -x "$p2d" ]]; then
   hr
 else
   say "dnstap: skipped ($p2d is missing)"
+fi
+
+# ---- clickhouse -----------------------------------------------------------------------------
+# The sink of issue 17: the smallest main file replayed without the sink and with it, in turn, into
+# a clickhouse-server this section starts on loopback (no event dropped: a 4 GiB buffer).
+say
+if ((clickhouse)) && command -v clickhouse-server >/dev/null; then
+  f=$(main_file "${size_list[0]}")
+  warm "$f"
+  say "ClickHouse: tests/bench/clickhouse_rate.py: dnsvigil -c bench-config.yaml -r FILE --alerts-json /dev/null"
+  say "${jflag[*]:+${jflag[*]} }without and with outputs.clickhouse (events and alerts; $(human "${size_list[0]}") file, fastest of $repeat)."
+  hr
+  python3 "$root/tests/bench/clickhouse_rate.py" "$dnsvigil" "$config" "$f" --repeat "$repeat" ${workers:+--workers "$workers"} ||
+    say "   clickhouse_rate.py failed (exit $?)"
+  hr
+else
+  say "ClickHouse: skipped ($( ((clickhouse)) && echo "clickhouse-server missing" || echo "--no-clickhouse"))"
 fi
 
 # ---- precision ------------------------------------------------------------------------------
