@@ -300,7 +300,7 @@ TEST_CASE("pcapng: malformed blocks are errors naming the offset and the fault",
   SECTION("file cut inside a block") {
     Pcapng f = ok;
     f.epb(0, 1, kFrameB);
-    f.out.resize(f.out.size() - 5);
+    f.out.erase(f.out.end() - 5, f.out.end());
     const std::string e = error_of(f.out);
     CHECK(e.find("ends inside a block") != std::string::npos);
     CHECK(e.find("offset " + std::to_string(after_headers)) != std::string::npos);
