@@ -210,7 +210,13 @@ $TTL 3600
 25.1     PTR   mail.example.com.
 26.1     PTR   mail2.example.com.
 80.2     PTR   www.example.com.
+60.0     PTR   resolver3.example.com.
+254.255  PTR   gw.example.com.
+10.9     PTR   siem01.mgmt.example.com.
+10.10    PTR   k8s-dns.cluster.example.com.
+11.10    PTR   k8s-node01.cluster.example.com.
 EOF
+for i in $(seq 10 39); do printf '%d.8 PTR ws%d.corp.example.com.\n' $i $i; done
 i=0
 for h in $HOSTS; do
   i=$((i+1)); o3=$((2 + i/200)); o4=$((10 + i%200))
@@ -305,11 +311,15 @@ for d in $EXT_WILD; do
 *        A     198.51.100.$((150+n))
 *        AAAA  2001:db8:51::$((150+n))
 EOF
+    # the blocklist zones proper are served by ns2.ext-dns.com (precision lab, gen-zones-precision.py)
+    if [ "$d" = spamhaus.org ]; then printf 'zen      NS    ns2.ext-dns.com.\ndbl      NS    ns2.ext-dns.com.\n'; fi
   } > "$Z/ext/$d.zone"
 done
 { ext_zone ext-dns.com; cat <<'EOF'
 ns1      A     198.51.100.10
 ns1      AAAA  2001:db8:51::10
+ns2      A     198.51.100.20
+ns2      AAAA  2001:db8:51::20
 EOF
 } > "$Z/ext/ext-dns.com.zone"
 # adversary zones
@@ -344,14 +354,19 @@ $TTL 86400
 a.root-servers.net.  A     198.41.0.4
 a.root-servers.net.  AAAA  2001:503:ba3e::2:30
 EOF
-for tld in com net org io us uk; do printf '%-20s NS    a.root-servers.net.\n' "$tld." >> "$Z/root/root.zone"; done
-for tld in com net org io us uk; do
+# precision lab zones (knotd on ext2 198.51.100.20 = ns2.ext-dns.com) and the cluster.local zone
+/usr/bin/python3 "$HERE/gen-zones-precision.py" "$Z"
+TLDS="com net org io us uk de cz"
+for tld in $TLDS; do printf '%-20s NS    a.root-servers.net.\n' "$tld." >> "$Z/root/root.zone"; done
+# reverse zones of the precision lab's mail senders (198.18.0.0/15), delegated straight from the root
+for d in $(grep 'in-addr.arpa$' "$Z/prec-zones.txt"); do printf '%-20s NS    ns2.ext-dns.com.\n' "$d." >> "$Z/root/root.zone"; done
+for tld in $TLDS; do
   { cat <<EOF
 \$TTL 172800
 @        SOA   a.root-servers.net. nstld.verisign-grs.com. 2024060101 1800 900 604800 86400
 @        NS    a.root-servers.net.
 EOF
-    [ $tld = com ] && printf 'ext-dns.com.  NS ns1.ext-dns.com.\nns1.ext-dns.com. A 198.51.100.10\nns1.ext-dns.com. AAAA 2001:db8:51::10\n'
+    [ $tld = com ] && printf 'ext-dns.com.  NS ns1.ext-dns.com.\nns1.ext-dns.com. A 198.51.100.10\nns1.ext-dns.com. AAAA 2001:db8:51::10\nns2.ext-dns.com. A 198.51.100.20\nns2.ext-dns.com. AAAA 2001:db8:51::20\n'
     [ $tld = com ] && printf 'example.com.  NS ns1.example.com.\nexample.com.  NS ns2.example.com.\nns1.example.com. A 10.20.0.10\nns1.example.com. AAAA fd20::10\nns2.example.com. A 10.20.0.54\n'
     [ $tld = net ] && printf 'example.net.  NS ns1.example.com.\nexample.net.  NS ns2.example.com.\na.root-servers.net. A 198.41.0.4\na.root-servers.net. AAAA 2001:503:ba3e::2:30\n'
     for d in $CUSTOMERS; do case $d in *.co.uk) [ $tld = uk ] || continue;; *.$tld) ;; *) continue;; esac
@@ -359,6 +374,9 @@ EOF
     for d in $(cat "$Z/ext-zones.txt"); do [ "$d" = ext-dns.com ] && continue
       case $d in *.co.uk) [ $tld = uk ] || continue;; *.$tld) ;; *) continue;; esac
       printf '%s.  NS ns1.ext-dns.com.\n' "$d"; done
+    for d in $(cat "$Z/prec-zones.txt"); do
+      case $d in *.spamhaus.org|*.arpa) continue;; *.$tld) ;; *) continue;; esac   # spamhaus.org delegates zen/dbl
+      printf '%s.  NS ns2.ext-dns.com.\n' "$d"; done
   } > "$Z/root/$tld.zone"
 done
 echo "generated zones in $Z"

@@ -35,8 +35,23 @@ LAB_HOSTS=(
   "root out 02:00:c6:29:00:04 198.41.0.4 2001:503:ba3e::2:30 root+TLD-server(BIND)"
   "ext  out 02:00:c6:33:64:0a 198.51.100.10 2001:db8:51::10 outside-authoritative(knotd)"
   "tun  out 02:00:c6:33:64:35 198.51.100.53,198.51.100.54 2001:db8:51::53 tunnel-servers(iodined,dns2tcpd)"
+  # ---- precision lab (benign infrastructure: make-precision.sh, make-zero_config.sh, make-edge.sh)
+  "fwd   in  02:00:0a:14:00:3c 10.20.0.60 fd20::60 forwarding-resolver(Unbound)"
+  "web   in  02:00:0a:14:02:27 10.20.2.39 fd20::2:39 intranet-web-server(intranet.example.com)"
+  "siem  in  02:00:0a:14:09:0a 10.20.9.10 fd20::9:10 monitoring/SIEM(nmap)"
+  "cdns  in  02:00:0a:14:0a:0a 10.20.10.10 fd20::a:10 k8s-cluster-DNS(BIND)"
+  "knode in  02:00:0a:14:0a:0b 10.20.10.11 fd20::a:11 k8s-node"
+  "ext2  out 02:00:c6:33:64:14 198.51.100.20 2001:db8:51::20 outside-authoritative-2(knotd:mail,DNSBL,AV,ACME-zones)"
+  "ca    out 02:00:c6:33:64:1e 198.51.100.30 2001:db8:51::30 ACME-CA(pebble)"
+  "snd1  out 02:00:c6:12:0a:01 $(seq -s, -f 198.18.10.%g 41 52),198.18.11.27,198.18.11.28,198.18.11.29,$(seq -s, -f 198.18.20.%g 41 48),198.18.21.10,198.18.21.11 2001:db8:18::1 mail-senders(Postfix+OpenDKIM:google-lab,outlook-lab)"
+  "snd2  out 02:00:c6:12:1e:01 $(seq -s, -f 198.18.30.%g 10 15),198.18.31.25,$(seq -s, -f 198.18.40.%g 41 46),198.18.41.25 2001:db8:18::2 mail-senders(Postfix+OpenDKIM:sendgrid-lab,amazonses-lab)"
+  "snd3  out 02:00:c6:13:03:01 $(for i in $(seq 0 15); do printf '198.19.%d.%d,' $((3 + i / 8)) $((20 + i * 3)); done)198.19.77.23 2001:db8:19::3 mail-senders(Postfix+OpenDKIM:self-hosted)"
+  "refl  out 02:00:64:40:00:35 100.64.0.53 2001:db8:64::53 open-resolvers(BIND;make-edge.sh-adds-300-addresses)"
 )
-OUT4="203.0.113.0/24 198.51.100.0/24 198.41.0.0/24 8.8.8.8/32 1.1.1.1/32 9.9.9.9/32"
+for _i in $(seq 10 39); do   # ws10..ws39: precision-lab workstations on 10.20.8.0/24
+  LAB_HOSTS+=("ws$_i in 02:00:0a:14:08:$(printf %02x "$_i") 10.20.8.$_i fd20::8:$_i workstation(precision)")
+done
+OUT4="203.0.113.0/24 198.51.100.0/24 198.41.0.0/24 8.8.8.8/32 1.1.1.1/32 9.9.9.9/32 198.18.0.0/15 100.64.0.0/10"
 OUT6="2001:db8::/32 2001:4860:4860::/48 2606:4700:4700::/48 2620:fe::/48 2001:503:ba3e::/48"
 RTR_IN4=10.20.255.254 RTR_IN6=fd20::ffff RTR_OUT4=192.0.2.1 RTR_OUT6=2001:db8:ffff::1
 
@@ -133,14 +148,14 @@ lab_net_up() {
     fi
   done
   # resolver configuration for tools that use the system resolver (ip netns exec bind-mounts it)
-  for name in ws1 ws2 ws3 ws4 mail; do
+  for name in ws1 ws2 ws3 ws4 mail fwd web siem cdns knode $(seq -f 'ws%g' 10 39); do
     mkdir -p "/etc/netns/$NSP$name"; echo "nameserver 10.20.0.53" >"/etc/netns/$NSP$name/resolv.conf"
   done
   for name in auth res1 res2 rtr; do
     mkdir -p "/etc/netns/$NSP$name"; echo "nameserver 127.0.0.1" >"/etc/netns/$NSP$name/resolv.conf"
   done
   mkdir -p "/etc/netns/${NSP}atk"; echo "nameserver 10.20.0.10" >"/etc/netns/${NSP}atk/resolv.conf"
-  for name in pub root ext tun; do
+  for name in pub root ext tun ext2 ca snd1 snd2 snd3 refl; do
     mkdir -p "/etc/netns/$NSP$name"; echo "nameserver 8.8.8.8" >"/etc/netns/$NSP$name/resolv.conf"
   done
 }
@@ -281,25 +296,27 @@ start_root() {
     echo '  recursion no; minimal-responses no-auth;'
     echo '};'
     echo 'zone "." { type primary; file "root.zone"; };'
-    for z in com net org io us uk; do echo "zone \"$z\" { type primary; file \"$z.zone\"; };"; done
+    for z in "$D"/*.zone; do z=$(basename "$z" .zone); [ "$z" = root ] && continue   # every TLD in zones/root/
+      echo "zone \"$z\" { type primary; file \"$z.zone\"; };"; done
   } >"$D/named.conf"
   bg_start named-root root named -c "$D/named.conf" -g -n 1
 }
 
-start_ext() {
-  local D=$LAB_TMP/ext d; mkdir -p "$D/zones" "$D/db"
-  cp "$LAB_DIR"/zones/ext/*.zone "$D/zones/"
-  { cat <<EOF
+# knot_conf DIR V4 V6 PAYLOAD IDENTITY LOGLEVEL ZONE_LIST [TEMPLATE_LINE]: a knotd configuration serving the zones
+# named in ZONE_LIST from DIR/zones on V4 and V6, port 53.
+knot_conf() {
+  local D=$1 d
+  cat <<EOF
 server:
     rundir: "$D"
     pidfile: "$D/knot.pid"
-    listen: [ 198.51.100.10@53, 2001:db8:51::10@53 ]
-    udp-max-payload: 4096
-    identity: "lab"
+    listen: [ $2@53, $3@53 ]
+    udp-max-payload: $4
+    identity: "$5"
     version: "knot-dnsvigil-lab"
 log:
   - target: stderr
-    any: info
+    any: $6
 database:
     storage: "$D/db"
 template:
@@ -308,11 +325,37 @@ template:
     file: "%s.zone"
     journal-content: none
     zonefile-sync: -1
-zone:
 EOF
-    while read -r d; do echo "  - domain: $d"; done <"$LAB_DIR/zones/ext-zones.txt"
-  } >"$D/knot.conf"
+  [ -z "${8:-}" ] || echo "    $8"
+  echo "zone:"
+  while read -r d; do echo "  - domain: $d"; done <"$7"
+}
+
+start_ext() {
+  local D=$LAB_TMP/ext; mkdir -p "$D/zones" "$D/db"
+  cp "$LAB_DIR"/zones/ext/*.zone "$D/zones/"
+  knot_conf "$D" 198.51.100.10 2001:db8:51::10 4096 lab info "$LAB_DIR/zones/ext-zones.txt" >"$D/knot.conf"
   bg_start knotd-ext ext knotd -c "$D/knot.conf"
+}
+
+# ext2 (198.51.100.20 = ns2.ext-dns.com): the precision lab's outside zones (zones/prec/, gen-zones-precision.py):
+# mail sender domains + providers, reverse zones of the senders, DNS blocklists, clamav.net, cymru.com, ACME zones.
+# The DKIM keys listed in zones/prec/dkim-keys.txt are made here at lab start (RSA, openssl) and their TXT records
+# appended to the zone copies; make-precision.sh's signers use $LAB_TMP/ext2/dkim/<keyid>.pem.
+start_ext2() {
+  local D=$LAB_TMP/ext2 d z owner bits id
+  mkdir -p "$D/zones" "$D/db" "$D/dkim"
+  cp "$LAB_DIR"/zones/prec/*.zone "$D/zones/"
+  grep -v '^#' "$LAB_DIR/zones/prec/dkim-keys.txt" | awk '{print $4, $3}' |
+    xargs -P 4 -n 2 sh -c 'openssl genrsa -out "$0/$1.pem" "$2" 2>/dev/null' "$D/dkim"
+  while read -r z owner bits id; do
+    case $z in '#'*|'') continue;; esac
+    d=$(openssl rsa -in "$D/dkim/$id.pem" -pubout -outform DER 2>/dev/null | base64 -w0)
+    printf '%s. 3600 TXT %s\n' "$owner" "$(printf 'v=DKIM1; k=rsa; p=%s' "$d" | fold -w 250 | sed 's/.*/"&"/' | tr '\n' ' ')" \
+      >>"$D/zones/$z.zone"
+  done <"$LAB_DIR/zones/prec/dkim-keys.txt"
+  knot_conf "$D" 198.51.100.20 2001:db8:51::20 1232 lab2 notice "$LAB_DIR/zones/prec-zones.txt" "semantic-checks: off" >"$D/knot.conf"
+  bg_start knotd-ext2 ext2 knotd -c "$D/knot.conf"
 }
 
 wait_dns() { # ns server name [type]
@@ -327,8 +370,9 @@ wait_dns() { # ns server name [type]
 lab_servers_up() {
   write_rndc
   printf '.\t3600000\tNS\ta.root-servers.net.\na.root-servers.net.\t3600000\tA\t198.41.0.4\na.root-servers.net.\t3600000\tAAAA\t2001:503:ba3e::2:30\n' >"$LAB_TMP/root.hints"
-  start_root; start_ext; start_auth
+  start_root; start_ext; start_ext2; start_auth
   wait_dns ws1 198.41.0.4 com; wait_dns ws1 198.51.100.10 microsoft.com; wait_dns ws1 10.20.0.10 example.com
+  wait_dns ws1 198.51.100.20 zen.spamhaus.org
   start_resolvers; start_pub
   wait_dns ws1 10.20.0.53 example.com; wait_dns ws1 10.20.0.54 example.com; wait_dns ws1 8.8.8.8 com
   local i; for i in $(seq 1 100); do   # secondary loaded example.com
@@ -385,7 +429,7 @@ auth_linkmtu() { # mtu
 require_tools() {
   local t missing=
   for t in ip tcpdump tshark capinfos mergecap editcap tcprewrite ethtool named dnssec-keygen dnssec-signzone \
-           knotd dig kdig nslookup rndc nsupdate "$@"; do command -v "$t" >/dev/null || missing="$missing $t"; done
+           knotd dig kdig nslookup rndc nsupdate openssl "$@"; do command -v "$t" >/dev/null || missing="$missing $t"; done
   [ -z "$missing" ] || die "missing tools:$missing (apt-get install -y bind9 bind9-dnsutils knot knot-dnsutils tcpdump tshark tcpreplay ethtool ...)"
 }
 
