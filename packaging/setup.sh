@@ -25,6 +25,7 @@ lab_pkgs=(
   python3-scapy wireshark-common
   postfix swaks opendkim opendmarc postfix-policyd-spf-python rspamd clamav-freshclam chromium nmap unbound
   lego pebble openssl
+  iptables ethtool  # make-linktypes.sh: NFLOG rules; lib.sh: offloads off on the lab links
 )
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")

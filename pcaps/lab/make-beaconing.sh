@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make-beaconing.sh [all|fg|jitter] -- pcaps/detect/beaconing/ (real time: ~4 min for fg, ~10 min for jitter).
+# make-beaconing.sh [all|fg|jitter] -- pcaps/detect/beaconing/ (real time: ~4 min for fg, ~30 min for jitter).
 # Beaconing client: ws2 10.20.1.11 (reserved for these captures; every other capture excludes it).
 # Browsing negative: ws3 10.20.1.12. Through the sanctioned resolver 10.20.0.53 (the jitter beacon: 10.20.0.54). Captures use the filter
 # "host <client>" (the client's access port), so the resolver's occasional upstream refreshes are not included.
@@ -68,8 +68,10 @@ PY
 fi
 
 if [ "$MODE" = all ] || [ "$MODE" = jitter ]; then
-  # ---- 60 s beacon with 0-50 % jitter (Cobalt-Strike style: sleep = 60 * (1 - U(0, 0.5))), 14 beacons
-  /usr/bin/python3 -c 'import random; r=random.Random("jitter-seed"); print(" ".join("%.1f" % (60*(1-r.uniform(0,0.5))) for _ in range(13)))' >"$LAB_TMP/jitter.plan"
+  # ---- 60 s beacon with 0-50 % jitter (Cobalt-Strike style: sleep = 60 * (1 - U(0, 0.5))), 42 beacons:
+  # a jittered beacon must hold its regularity over two overlapping windows of 23 intervals
+  # (36 lookups) before the rule reports it (docs/detectors.md, beaconing)
+  /usr/bin/python3 -c 'import random; r=random.Random("jitter-seed"); print(" ".join("%.1f" % (60*(1-r.uniform(0,0.5))) for _ in range(41)))' >"$LAB_TMP/jitter.plan"
   # via the second sanctioned resolver 10.20.0.54, whose cache no other script flushes: after the priming query
   # (TTL 86400) the beacon causes no upstream traffic that could leak into captures running in parallel
   x ws2 dig @10.20.0.54 update.badexample.io A
@@ -77,7 +79,7 @@ if [ "$MODE" = all ] || [ "$MODE" = jitter ]; then
   x ws2 dig @10.20.0.54 update.badexample.io A
   for s in $(cat "$LAB_TMP/jitter.plan"); do sleep "$s"; x ws2 dig @10.20.0.54 update.badexample.io A; done
   cap_stop
-  cap_record "$O/pos-60s-jitter.pcap" "$S" "ws2: dig @10.20.0.54 update.badexample.io A, 14 times, sleeping 60*(1-U(0,0.5)) s between (seeded: $(cat "$LAB_TMP/jitter.plan"))" \
-    "a 60 s C2 beacon with 0-50 % jitter: 14 identical A lookups over ~10 min" "$POS (client 10.20.1.11, qname update.badexample.io)"
+  cap_record "$O/pos-60s-jitter.pcap" "$S" "ws2: dig @10.20.0.54 update.badexample.io A, 42 times, sleeping 60*(1-U(0,0.5)) s between (seeded: $(cat "$LAB_TMP/jitter.plan"))" \
+    "a 60 s C2 beacon with 0-50 % jitter: 42 identical A lookups over ~30 min" "$POS (client 10.20.1.11, qname update.badexample.io)"
 fi
 log "beaconing ($MODE) done"

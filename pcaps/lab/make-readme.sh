@@ -13,7 +13,8 @@ echo
 echo "| package | version | | package | version |"
 echo "|---|---|---|---|---|"
 set -- bind9 bind9-dnsutils knot knot-dnsutils dnsrecon fierce dnsenum dnsmap gobuster iodine dns2tcp tcpdump \
-       libpcap0.8 tcpreplay tshark python3 ethtool curl
+       libpcap0.8 tcpreplay tshark python3 ethtool curl postfix postfix-policyd-spf-python opendkim opendmarc swaks \
+       rspamd clamav-freshclam chromium nmap unbound lego pebble
 while [ $# -gt 0 ]; do
   a=$1; shift; b=${1:-}; [ $# -gt 0 ] && shift
   echo "| $a | $(ver "$a") | | ${b:-} | ${b:+$(ver "$b")} |"
