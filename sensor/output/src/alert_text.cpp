@@ -1,6 +1,44 @@
 #include "dnsvigil/output/alert_text.hpp"
 
+#include <cstdio>
+#include <type_traits>
+#include <variant>
+
+#include "dnsvigil/output/json.hpp"
+
 namespace dnsvigil::output {
+
+std::string evidence_text(const detect::EvidenceValue& v, std::string_view separator) {
+  return std::visit(
+      [&](const auto& x) -> std::string {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::int64_t>) {
+          return std::to_string(x);
+        } else if constexpr (std::is_same_v<T, double>) {
+          char b[32];
+          std::snprintf(b, sizeof b, "%.4g", x);
+          return b;
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return x ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          return x;
+        } else if (separator.empty()) {
+          Json j;
+          j.begin_array();
+          for (const auto& s : x) j.str(s);
+          j.end_array();
+          return std::string(j.line());
+        } else {
+          std::string out;
+          for (const auto& s : x) {
+            if (!out.empty()) out += separator;
+            out += s;
+          }
+          return out;
+        }
+      },
+      v);
+}
 
 void write_alert_text(const detect::Alert& a, std::string& out) {
   char buf[512];

@@ -7,6 +7,7 @@
 #include "dnsvigil/dnsparse/rdata.hpp"
 #include "dnsvigil/dnsparse/text.hpp"
 #include "dnsvigil/dnsparse/types.hpp"
+#include "dnsvigil/output/alert_text.hpp"
 
 namespace dnsvigil::output {
 
@@ -126,37 +127,6 @@ constexpr Column kAlertColumns[] = {
     {"intel.type", "Array(String)"},
 };
 
-// The evidence value as text: numbers as the alert JSON prints them, lists as a JSON array.
-std::string evidence_text(const detect::EvidenceValue& v) {
-  return std::visit(
-      [](const auto& x) -> std::string {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::int64_t>) {
-          return std::to_string(x);
-        } else if constexpr (std::is_same_v<T, double>) {
-          char b[32];
-          std::snprintf(b, sizeof b, "%.4g", x);
-          return b;
-        } else if constexpr (std::is_same_v<T, bool>) {
-          return x ? "true" : "false";
-        } else if constexpr (std::is_same_v<T, std::string>) {
-          return x;
-        } else {
-          std::string s = "[";
-          for (const auto& item : x) {
-            if (s.size() > 1) s += ',';
-            s += '"';
-            for (const char c : item) {
-              if (c == '"' || c == '\\') s += '\\';
-              s += c;
-            }
-            s += '"';
-          }
-          return s + "]";
-        }
-      },
-      v);
-}
 
 }  // namespace
 
@@ -456,7 +426,7 @@ void RowEncoder::alert(const detect::Alert& a, std::string_view observer, std::s
   r.varint(a.evidence.size());
   for (const auto& [k, v] : a.evidence) r.str(k);
   r.varint(a.evidence.size());
-  for (const auto& [k, v] : a.evidence) r.str(evidence_text(v));
+  for (const auto& [k, v] : a.evidence) r.str(evidence_text(v, {}));
   r.varint(a.samples.size());
   for (const auto& s : a.samples) r.str(s);
   r.varint(a.intel.size());

@@ -79,28 +79,6 @@ void sd_param(std::string& out, std::string_view name, std::string_view value) {
 
 std::string ip_text(const sensor::IpAddr& a) { return a.text(); }
 
-std::string evidence_text(const detect::EvidenceValue& v) {
-  return std::visit(
-      [](const auto& x) -> std::string {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::int64_t>) {
-          return std::to_string(x);
-        } else if constexpr (std::is_same_v<T, double>) {
-          char b[32];
-          std::snprintf(b, sizeof b, "%.4g", x);
-          return b;
-        } else if constexpr (std::is_same_v<T, bool>) {
-          return x ? "true" : "false";
-        } else if constexpr (std::is_same_v<T, std::string>) {
-          return x;
-        } else {
-          std::string out;
-          for (const auto& s : x) out += (out.empty() ? "" : ",") + s;
-          return out;
-        }
-      },
-      v);
-}
 
 int pri(const detect::Alert& a, const SyslogOptions& o) {
   int sev = o.severity.medium;
@@ -278,8 +256,8 @@ std::string format_rfc5424(const detect::Alert& a, const SyslogOptions& o, int p
   out += "]";
   if (!a.evidence.empty() || !a.samples.empty()) {
     out += "[evidence@32473";
-    for (const auto& [k, v] : a.evidence) sd_param(out, k, evidence_text(v));
-    if (!a.samples.empty()) sd_param(out, "samples", evidence_text(a.samples));
+    for (const auto& [k, v] : a.evidence) sd_param(out, k, evidence_text(v, ","));
+    if (!a.samples.empty()) sd_param(out, "samples", evidence_text(a.samples, ","));
     out += "]";
   }
   if (!a.related.empty()) {

@@ -18,6 +18,7 @@
 #include "dnsvigil/dnsparse/message.hpp"
 #include "dnsvigil/dnsparse/types.hpp"
 #include "dnsvigil/output/alert_json.hpp"
+#include "dnsvigil/output/alert_text.hpp"
 
 namespace dnsvigil::output {
 
@@ -622,28 +623,6 @@ void mitre_cell(Page& p, const detect::RuleInfo& r, bool tactic = true) {
   p.raw("</td>");
 }
 
-std::string evidence_text(const detect::EvidenceValue& v) {
-  return std::visit(
-      [](const auto& x) -> std::string {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::int64_t>) {
-          return std::to_string(x);
-        } else if constexpr (std::is_same_v<T, double>) {
-          char b[32];
-          std::snprintf(b, sizeof b, "%.4g", x);
-          return b;
-        } else if constexpr (std::is_same_v<T, bool>) {
-          return x ? "true" : "false";
-        } else if constexpr (std::is_same_v<T, std::string>) {
-          return x;
-        } else {
-          std::string out;
-          for (const auto& s : x) out += (out.empty() ? "" : ", ") + s;
-          return out;
-        }
-      },
-      v);
-}
 
 void alerts_section(Page& p, const ReportInput& in, const Axis& axis) {
   p.raw("<section id=\"alerts\"><h2>Alerts</h2>");
@@ -745,7 +724,7 @@ void alerts_section(Page& p, const ReportInput& in, const Axis& axis) {
       p.raw("<details><summary>").n(a.evidence.size()).raw(a.evidence.size() == 1 ? " field" : " fields");
       p.raw("</summary><dl class=\"ev\">");
       for (const auto& [k, v] : a.evidence)
-        p.raw("<dt>").t(k).raw("</dt><dd class=\"mono brk\">").t(evidence_text(v)).raw("</dd>");
+        p.raw("<dt>").t(k).raw("</dt><dd class=\"mono brk\">").t(evidence_text(v, ", ")).raw("</dd>");
       p.raw("</dl></details>");
     }
     p.raw("</td><td>");
