@@ -12,10 +12,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
 
 #include "dnstap.pb-c.h"
@@ -124,23 +126,35 @@ const fstrm_reader_options* reader_options() {
 }
 
 // A descriptor (a connected socket, or a file) as an fstrm_rdwr: exact reads, whole writes (the
-// handshake replies, sockets only).
+// handshake replies, sockets only). libfstrm reads each frame's length, then the frame: two
+// system calls a message, a fifth of a dnstap file's replay, so reads go through a buffer (one
+// read() takes what is there, up to its size, and never waits for more than one octet).
 struct Socket {
   int fd;
+  std::size_t pos = 0, end = 0;
+  std::unique_ptr<unsigned char[]> buf = std::make_unique<unsigned char[]>(kBuffer);
+  static constexpr std::size_t kBuffer = 64 * 1024;
 };
 
 fstrm_res socket_read(void* obj, void* data, size_t count) {
-  const int fd = static_cast<Socket*>(obj)->fd;
+  auto& s = *static_cast<Socket*>(obj);
   auto* p = static_cast<unsigned char*>(data);
   while (count != 0) {
-    const ssize_t n = ::read(fd, p, count);
-    if (n == 0) return fstrm_res_stop;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fstrm_res_failure;
+    if (s.pos == s.end) {
+      const ssize_t n = ::read(s.fd, s.buf.get(), Socket::kBuffer);
+      if (n == 0) return fstrm_res_stop;
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return fstrm_res_failure;
+      }
+      s.pos = 0;
+      s.end = static_cast<std::size_t>(n);
     }
-    p += n;
-    count -= static_cast<size_t>(n);
+    const std::size_t take = std::min(count, s.end - s.pos);
+    std::memcpy(p, s.buf.get() + s.pos, take);
+    s.pos += take;
+    p += take;
+    count -= take;
   }
   return fstrm_res_success;
 }
