@@ -445,6 +445,8 @@ bool Policy::from_answer(const IpAddr& client, std::uint64_t name_hash, Timestam
 }
 
 bool Policy::acme_polling(const IpAddr& client, Timestamp now) const noexcept {
+  // Most networks have no ACME client validating over DNS: no table look-up per event there.
+  if (!acme_seen_) return false;
   const auto* e = role_table_->table.find({client});
   return e != nullptr && e->value.acme_last != 0 && now - e->value.acme_last <= kAcmeWindow;
 }
@@ -480,7 +482,10 @@ void Policy::learn_roles(const sensor::DnsEvent& ev, const NameTraits& t) noexce
   auto [e, inserted] = role_table_->table.emplace({ev.src}, ev.ts, [&](auto& victim) { role_table_->forget(victim.value); });
   (void)inserted;
   RoleTable::State& st = e->value;
-  if (t.acme) st.acme_last = ev.ts;
+  if (t.acme) {
+    st.acme_last = ev.ts;
+    acme_seen_ = true;
+  }
   const auto fp = [](std::uint64_t h) { return static_cast<std::uint32_t>(h ^ (h >> 32)) | 1u; };
   if (sender_policy) {
     RoleTable::add(st.mail_domains, st.n_domains, fp(q.domain_hash()));

@@ -248,6 +248,7 @@ class Policy {
   std::uint64_t servers_seen_ = 0;  // SharedView::sync_servers: the version of the servers last read
   std::vector<std::pair<IpAddr, double>> defacto_;  // most used first (refresh / sync)
   bool shared_mode_ = false;
+  bool acme_seen_ = false;  // some client asked for an _acme-challenge name (acme_polling)
 };
 
 }  // namespace dnsvigil::detect
