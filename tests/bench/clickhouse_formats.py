@@ -42,10 +42,9 @@ from pathlib import Path
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ops"))
 import opslib as ops  # noqa: E402
-from clickhouse_server import ClickHouse  # noqa: E402
+from clickhouse_server import ClickHouse, server_cpu  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-TICK = os.sysconf("SC_CLK_TCK")
 FORMATS = ("RowBinary", "JSONEachRow", "JSONEachRow-lean")
 DB = "bench"
 # A key whose value is the column's default (0, "", [], null; Int64 is quoted): JSONEachRow fills
@@ -59,12 +58,6 @@ def lean(src: Path, dst: Path) -> None:
     with open(src, "rb") as i, open(dst, "wb") as o:
         for line in i:
             o.write(DEFAULT_KEY.sub(b"", line).replace(b",}", b"}"))
-
-
-def server_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def run_timed(argv: list[str], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL) -> tuple[float, float]:

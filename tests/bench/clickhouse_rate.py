@@ -30,16 +30,9 @@ from pathlib import Path
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ops"))
 import opslib as ops  # noqa: E402
-from clickhouse_server import ClickHouse  # noqa: E402
+from clickhouse_server import ClickHouse, server_cpu  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def server_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def timed(argv: list[str]) -> tuple[float, float, str]:

@@ -5,6 +5,7 @@ Python 3 standard library only."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import urllib.error
 import urllib.parse
@@ -14,6 +15,12 @@ from pathlib import Path
 import opslib as ops
 
 PASSWORD = "s3nsor-Pw"
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class ClickHouse:
