@@ -374,7 +374,7 @@ Axis make_axis(const ReportInput& in) {
   return a;
 }
 
-constexpr double kPlotLeft = 150, kPlotWidth = 1000, kSvgWidth = 1170;
+constexpr double kPlotLeft = 150, kPlotWidth = 1000;  // in the charts' viewBox, 1170 wide
 
 double x_of(const Axis& a, double bin) { return kPlotLeft + kPlotWidth * bin / static_cast<double>(a.bins); }
 

@@ -339,7 +339,7 @@ void Traffic::merge(const Traffic& o) noexcept {
   servers.merge(o.servers);
   for (std::size_t i = 0; i < qtypes.size(); ++i) qtypes[i] += o.qtypes[i];
   for (const auto& [t, n] : o.qtypes_high) {
-    auto it = std::find_if(qtypes_high.begin(), qtypes_high.end(), [t](const auto& p) { return p.first == t; });
+    auto it = std::find_if(qtypes_high.begin(), qtypes_high.end(), [type = t](const auto& p) { return p.first == type; });
     if (it != qtypes_high.end()) {
       it->second += n;
     } else if (qtypes_high.size() < kHighTypes) {
