@@ -8,6 +8,7 @@
 #include "dnsvigil/dnsparse/text.hpp"
 #include "dnsvigil/dnsparse/types.hpp"
 #include "dnsvigil/output/alert_text.hpp"
+#include "dnsvigil/output/event_json.hpp"
 
 namespace dnsvigil::output {
 
@@ -229,17 +230,7 @@ void RowEncoder::event(const sensor::DnsEvent& ev, std::string_view observer, st
   r.varint(answers);
   for (const RecordView& rr : m.records(Section::answer)) {
     w.truncate(0);
-    if (write_rdata_text(m, rr, w) != Error::ok) {
-      // Malformed RDATA: the octets in RFC 3597 form, as the JSON shows them.
-      w.truncate(0);
-      const Bytes raw = rdata::raw(m, rr);
-      w.put("\\# ");
-      w.put_uint(raw.size());
-      if (!raw.empty()) {
-        w.put(' ');
-        w.put_hex(raw, false);
-      }
-    }
+    write_record_data(m, rr, w);
     r.str(w.view());
   }
   std::uint64_t ips = 0;

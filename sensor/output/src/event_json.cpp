@@ -38,19 +38,7 @@ void header_flags(Json& j, const Message& m) {
 }
 
 void rdata_text(Json& j, const Message& m, const RecordView& rr) {
-  j.key("data").str_with([&](TextWriter& w) {
-    if (write_rdata_text(m, rr, w) != Error::ok) {
-      // Malformed RDATA: show the octets (RFC 3597 form) rather than nothing.
-      w.truncate(0);
-      const Bytes raw = rdata::raw(m, rr);
-      w.put("\\# ");
-      w.put_uint(raw.size());
-      if (!raw.empty()) {
-        w.put(' ');
-        w.put_hex(raw, false);
-      }
-    }
-  });
+  j.key("data").str_with([&](TextWriter& w) { write_record_data(m, rr, w); });
 }
 
 void edns(Json& j, const Message& m) {
@@ -92,6 +80,20 @@ void edns(Json& j, const Message& m) {
 }
 
 }  // namespace
+
+void write_record_data(const Message& m, const RecordView& rr, TextWriter& w) {
+  const std::size_t start = w.size();
+  if (write_rdata_text(m, rr, w) == Error::ok) return;
+  // Malformed RDATA: the octets (RFC 3597 form) rather than nothing.
+  w.truncate(start);
+  const Bytes raw = rdata::raw(m, rr);
+  w.put("\\# ");
+  w.put_uint(raw.size());
+  if (!raw.empty()) {
+    w.put(' ');
+    w.put_hex(raw, false);
+  }
+}
 
 void write_event_json(const DnsEvent& ev, Json& j, std::string_view interface) {
   const Message& m = *ev.msg;

@@ -9,6 +9,10 @@
 
 namespace dnsvigil::output {
 
+/// A record's data in presentation form into `w`; malformed data as its octets in RFC 3597's
+/// generic form ("\\# LEN HEX"), so every output shows something for it.
+void write_record_data(const dnsparse::Message& m, const dnsparse::RecordView& rr, dnsparse::TextWriter& w);
+
 /// Writes one DNS message as an ECS document into `j` (cleared first). `interface` names the
 /// capture interface it came in on (observer.ingress.interface.name; empty: not named).
 void write_event_json(const sensor::DnsEvent& ev, Json& j, std::string_view interface = {});
