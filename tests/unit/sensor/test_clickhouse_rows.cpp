@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "frame_builder.hpp"
+#include "parsed_event.hpp"
 #include "dnsvigil/output/clickhouse_rows.hpp"
 #include "dnsvigil/sensor/names.hpp"
 
@@ -20,27 +21,7 @@ using output::RowBinary;
 
 namespace {
 
-sensor::DomainSplitter& splitter() {
-  static sensor::DomainSplitter s;
-  return s;
-}
-
-// A DnsEvent over a parsed message (the event points into this object: do not move it).
-struct Event {
-  Octets wire;
-  dnsparse::Message msg;
-  sensor::QueryName qname;
-  sensor::DnsEvent ev;
-
-  explicit Event(Octets w) : wire(std::move(w)) {
-    REQUIRE(dnsparse::Message::parse(dnsparse::Bytes{wire}, msg) == dnsparse::Error::ok);
-    qname.set(msg, &splitter());
-    ev.msg = &msg;
-    ev.qname = &qname;
-    ev.size = wire.size();
-  }
-  Event(const Event&) = delete;
-};
+using Event = ParsedEvent;
 
 // Reads RowBinary as ClickHouse would, by column type, into text: numbers in decimal,
 // FixedString(16) as an address, Enum8 as its name, NULL as "NULL", arrays as "[a|b]".

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "frame_builder.hpp"
+#include "parsed_event.hpp"
 #include "json_check.hpp"
 #include "dnsvigil/output/event_json.hpp"
 #include "dnsvigil/output/json.hpp"
@@ -34,27 +35,7 @@ std::string rfc3339(Timestamp ts) {
   return std::string(w.view());
 }
 
-sensor::DomainSplitter& splitter() {
-  static sensor::DomainSplitter s;
-  return s;
-}
-
-// A DnsEvent over a parsed message (the event points into this object: do not move it).
-struct Event {
-  Octets wire;
-  dnsparse::Message msg;
-  sensor::QueryName qname;
-  sensor::DnsEvent ev;
-
-  explicit Event(Octets w) : wire(std::move(w)) {
-    REQUIRE(dnsparse::Message::parse(dnsparse::Bytes{wire}, msg) == dnsparse::Error::ok);
-    qname.set(msg, &splitter());
-    ev.msg = &msg;
-    ev.qname = &qname;
-    ev.size = wire.size();
-  }
-  Event(const Event&) = delete;
-};
+using Event = ParsedEvent;
 
 json::Value parse_ok(std::string_view line) {
   const json::Result r = json::parse(line);

@@ -11,6 +11,7 @@
 
 #include "dns_builder.hpp"
 #include "frame_builder.hpp"
+#include "parsed_event.hpp"
 #include "dnsvigil/detect/detector.hpp"
 #include "dnsvigil/output/report.hpp"
 #include "dnsvigil/output/traffic.hpp"
@@ -114,24 +115,9 @@ void check_inert(const std::string& page) {
   }
 }
 
-sensor::DomainSplitter& splitter() {
-  static sensor::DomainSplitter s;
-  return s;
-}
-
 // A query or response event over a real parsed message (points into itself: do not move).
-struct Event {
-  Octets wire;
-  dnsparse::Message msg;
-  sensor::QueryName qname;
-  sensor::DnsEvent ev;
-
-  Event(Octets w, std::string_view client, std::string_view server, Timestamp ts) : wire(std::move(w)) {
-    REQUIRE(dnsparse::Message::parse(dnsparse::Bytes{wire}, msg) == dnsparse::Error::ok);
-    qname.set(msg, &splitter());
-    ev.msg = &msg;
-    ev.qname = &qname;
-    ev.size = wire.size();
+struct Event : ParsedEvent {
+  Event(Octets w, std::string_view client, std::string_view server, Timestamp ts) : ParsedEvent(std::move(w)) {
     ev.ts = ts;
     const bool response = msg.header().qr();
     ev.src = addr(response ? server : client);
@@ -139,7 +125,6 @@ struct Event {
     ev.sport = response ? 53 : 40000;
     ev.dport = response ? 40000 : 53;
   }
-  Event(const Event&) = delete;
 };
 
 // A query for a name given label by label (octets as they are: '<', '"', 0xFF ...).
