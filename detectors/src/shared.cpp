@@ -1,6 +1,7 @@
 #include "dnsvigil/detect/shared.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace dnsvigil::detect {
 
@@ -105,6 +106,14 @@ void SharedView::end_barrier() {
   {
     std::lock_guard lock(mu_);
     barrier_ended_ = true;
+  }
+  tick_cv_.notify_all();
+}
+
+void SharedView::leave(std::size_t worker) {
+  {
+    std::lock_guard lock(mu_);
+    if (worker < reached_.size()) reached_[worker] = std::numeric_limits<sensor::Timestamp>::max();
   }
   tick_cv_.notify_all();
 }

@@ -1,6 +1,7 @@
 // dnsvigil: passive DNS sensor. Command line, capture loop, service duties, summary.
 #include <poll.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dnsvigil/capture/source.hpp"
@@ -161,7 +163,7 @@ class Service {
     auto outputs = app::open_outputs(settings_, obs);
     auto dump = settings_.outputs.events_json.empty() ? nullptr
                                                       : std::make_unique<app::DumpWriter>(settings_.outputs.events_json);
-    run_ = std::make_unique<app::Run>(settings_, obs, std::move(outputs), std::move(dump));
+    run_ = std::make_unique<app::Run>(settings_, obs, std::move(outputs), std::move(dump), feed());
     // Events of a live interface carry its name (observer.ingress.interface.name).
     for (std::size_t i = 0; i < sources.size(); ++i) run_->name_input(static_cast<std::uint8_t>(i), sources[i]->name());
     if (settings_.metrics.enabled) {
@@ -199,7 +201,38 @@ class Service {
   }
 
  private:
+  // A replay of regular files with several workers needs no dispatcher: every worker reads the
+  // files itself and keeps its clients' frames. Standard input and pipes are read once, by a
+  // dispatcher.
+  app::Run::Feed feed() const {
+    if (cli_.files.empty() || settings_.workers <= 1) return app::Run::Feed::dispatcher;
+    for (const auto& path : cli_.files) {
+      struct stat st {};
+      if (path == "-" || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return app::Run::Feed::dispatcher;
+    }
+    return app::Run::Feed::readers;
+  }
+
+  // Feed::readers: the workers read; this thread shows progress and does the service duties.
+  void replay_by_workers() {
+    app::Progress prog(!cli_.quiet && isatty(STDERR_FILENO) == 1);
+    run_->replay(cli_.files, settings_.capture.filter);
+    const std::string what = cli_.files.size() == 1 ? cli_.files[0] : std::to_string(cli_.files.size()) + " files";
+    while (run_->replaying()) {
+      if (app::signals().stop.load(std::memory_order_relaxed)) run_->stop_replay();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      prog.update(what, run_->counters());
+      service_duties({});
+    }
+    run_->end_replay();
+    prog.done();
+  }
+
   int replay() {
+    if (feed() == app::Run::Feed::readers) {
+      replay_by_workers();
+      return 0;
+    }
     app::Progress prog(!cli_.quiet && isatty(STDERR_FILENO) == 1);
     std::uint8_t input = 0;
     for (const auto& path : cli_.files) {

@@ -2,10 +2,11 @@
 
 
 #include <pthread.h>
-#include <xxhash.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <tuple>
 
 #include "dnsvigil/detect/intel.hpp"
@@ -124,8 +125,8 @@ constexpr std::size_t kDumpChunk = 64u << 10;
 }
 
 Shard::Shard(const config::Settings& s, AlertFanout& fanout, DumpWriter* dump, detect::SharedView* shared,
-             const InputNames* names)
-    : pipeline_(s.pipeline, *this), dump_(dump), names_(names), shared_(shared) {
+             const InputNames* names, sensor::Share share)
+    : pipeline_(s.pipeline, *this, share), dump_(dump), names_(names), shared_(shared) {
   rebuild_engine(s, fanout);
   if (!s.outputs.report.path.empty()) {
     output::TrafficLimits l;
@@ -292,16 +293,66 @@ struct Run::Worker {
   std::thread thread;
 };
 
+// ---- replay by every worker ---------------------------------------------------------------
+
+// A worker of Feed::readers: reads every frame of every file; its shard's pipeline (a Share)
+// keeps the frames of its own clients. Its clock gives the barrier's seconds, as the
+// dispatcher's ticks do, from the same packets in every worker.
+class Run::Reader final : public capture::FrameHandler {
+ public:
+  Reader(Run& run, std::size_t index) : run_(run), index_(index) {}
+  void on_frame(sensor::Timestamp ts, dnsparse::Bytes frame, std::uint32_t /*wire_len*/) override {
+    if (clock_.advance(ts)) second();
+    shard->pipeline().on_frame(inputs.link_type(), ts, frame, inputs.input());
+  }
+  void on_interface(const capture::Interface& iface) override { inputs.on_interface(iface); }
+  void read(const std::vector<std::string>& files, const std::string& filter);
+
+  InputMap inputs;
+  Shard* shard = nullptr;
+  std::thread thread;
+  std::exception_ptr error;
+
+ private:
+  void second() {
+    shard->barrier(index_, clock_.now);
+    shard->pipeline().advance_to(clock_.now);
+  }
+  // Between batches: a report's view, when one was asked for.
+  void duties() {
+    const std::uint64_t want = run_.view_request_.load(std::memory_order_acquire);
+    if (want > shard->view_generation()) shard->publish_view(want);
+  }
+  void read_dnstap(const std::string& path, std::uint8_t input);
+
+  Run& run_;
+  std::size_t index_;
+  SecondClock clock_;
+  dnstap::Decoder decoder_;
+  sensor::DnstapMessage tap_;
+};
+
 Run::Run(const config::Settings& s, output::Observer obs, std::vector<std::unique_ptr<output::AlertOutput>> outputs,
-         std::unique_ptr<DumpWriter> dump)
+         std::unique_ptr<DumpWriter> dump, Feed feed)
     : settings_(s), obs_(std::move(obs)), dump_(std::move(dump)) {
   fanout_.outputs = queued(std::move(outputs), s);
   if (!s.outputs.report.path.empty()) fanout_.keep_alerts(s.outputs.report.max_alerts);
   if (s.outputs.clickhouse.enabled && !s.outputs.clickhouse.events_table.empty())
     clickhouse_ = std::make_unique<output::ClickHouseEvents>(clickhouse_options(s, obs_.hostname), clickhouse_errors_);
   const std::size_t n = s.workers < 1 ? 1 : s.workers;
+  if (n > 1 && feed == Feed::readers) {
+    for (std::size_t i = 0; i < n; ++i) {
+      readers_.push_back(std::make_unique<Reader>(*this, i));
+      const sensor::Share share{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(n)};
+      shards_.push_back(std::make_unique<Shard>(s, fanout_, dump_.get(), &shared_, &readers_[i]->inputs.names(), share));
+      readers_[i]->shard = shards_[i].get();
+      if (clickhouse_) shards_.back()->attach_clickhouse(*clickhouse_);
+    }
+    shared_.set_workers(n);
+    return;
+  }
   for (std::size_t i = 0; i < n; ++i) {
-    shards_.push_back(std::make_unique<Shard>(s, fanout_, dump_.get(), n > 1 ? &shared_ : nullptr, &names_));
+    shards_.push_back(std::make_unique<Shard>(s, fanout_, dump_.get(), n > 1 ? &shared_ : nullptr, &inputs_.names()));
     if (clickhouse_) shards_.back()->attach_clickhouse(*clickhouse_);
   }
   if (n == 1) return;
@@ -365,13 +416,19 @@ Run::Run(const config::Settings& s, output::Observer obs, std::vector<std::uniqu
   }
 }
 
-Run::~Run() { stop_workers(); }
+Run::~Run() {
+  stop_replay();
+  shared_.end_barrier();  // a reader waiting for the others at a second
+  for (auto& r : readers_)
+    if (r->thread.joinable()) r->thread.join();
+  stop_workers();
+}
 
 void Run::stop_workers() {
   // Called on the dispatcher thread, the rings' only producer.
   for (std::size_t i = 0; i < workers_.size(); ++i)
     if (workers_[i]->thread.joinable()) {
-      push(i, kStop, 0, {}, {});
+      push(i, kStop, 0, {}, {}, 0);
       workers_[i]->ring->wake();
     }
   for (auto& w : workers_)
@@ -379,9 +436,9 @@ void Run::stop_workers() {
 }
 
 void Run::push(std::size_t shard, std::uint16_t kind, sensor::Timestamp ts, dnsparse::Bytes head_extra,
-               dnsparse::Bytes body) {
+               dnsparse::Bytes body, std::uint8_t input) {
   std::uint8_t head[sizeof(ItemHead) + kMaxMeta];
-  ItemHead h{ts, kind, static_cast<std::uint16_t>(link_type_), input_, {}};
+  ItemHead h{ts, kind, static_cast<std::uint16_t>(inputs_.link_type()), input, {}};
   std::memcpy(head, &h, sizeof h);
   if (!head_extra.empty()) std::memcpy(head + sizeof h, head_extra.data(), head_extra.size());
   workers_[shard]->ring->push({head, sizeof h + head_extra.size()}, body);
@@ -391,7 +448,7 @@ void Run::push(std::size_t shard, std::uint16_t kind, sensor::Timestamp ts, dnsp
 // each second (SharedView::wait_for), so a tick must not sit in a sleeping worker's ring.
 void Run::tick_workers() {
   for (std::size_t i = 0; i < workers_.size(); ++i) {
-    push(i, kTick, dispatch_now_, {}, {});
+    push(i, kTick, clock_.now, {}, {}, 0);
     workers_[i]->ring->wake();
   }
 }
@@ -400,7 +457,7 @@ void Run::wake_workers() {
   for (auto& w : workers_) w->ring->wake();
 }
 
-void Run::on_interface(const capture::Interface& iface) {
+void InputMap::on_interface(const capture::Interface& iface) {
   link_type_ = iface.link_type;
   // The first 1024 interfaces of a file are remembered; a file with more is not worth names.
   constexpr std::size_t kMapped = 1024;
@@ -408,10 +465,10 @@ void Run::on_interface(const capture::Interface& iface) {
     input_ = iface_inputs_[iface.index];
     return;
   }
-  std::uint8_t in = kUnnamedInput;
+  std::uint8_t in = kUnnamed;
   if (name_floor_ - 1 > max_source_ && iface.index < kMapped) {
     in = --name_floor_;
-    names_[in] = iface.name;  // before any frame of this input reaches a worker
+    names_[in] = iface.name;  // before any frame of this input reaches a shard
   }
   if (iface.index < kMapped) {
     if (iface.index >= iface_inputs_.size()) iface_inputs_.resize(iface.index + 1, 0);
@@ -422,7 +479,7 @@ void Run::on_interface(const capture::Interface& iface) {
 
 void Run::on_frame(sensor::Timestamp ts, dnsparse::Bytes frame, std::uint32_t /*wire_len*/) {
   if (workers_.empty()) {
-    shards_[0]->pipeline().on_frame(link_type_, ts, frame, input_);
+    shards_[0]->pipeline().on_frame(inputs_.link_type(), ts, frame, inputs_.input());
     return;
   }
   dispatch(ts, frame);
@@ -432,26 +489,22 @@ void Run::on_frame(sensor::Timestamp ts, dnsparse::Bytes frame, std::uint32_t /*
 // streams, transactions and every per-client rule state stay in one worker. Fragments are
 // reassembled here, because only the first fragment carries the ports.
 void Run::dispatch(sensor::Timestamp ts, dnsparse::Bytes frame) {
-  if (ts > dispatch_now_) dispatch_now_ = ts;
-  if (dispatch_now_ >= next_tick_) {
-    // Every worker hears packet time advance, even one that gets no packets.
-    if (next_tick_ != 0)
-      tick_workers();
-    if (defrag_) defrag_->expire(dispatch_now_);
-    next_tick_ = dispatch_now_ - dispatch_now_ % sensor::kNanosPerSecond + sensor::kNanosPerSecond;
+  // Every worker hears packet time advance, even one that gets no packets.
+  if (clock_.advance(ts)) {
+    tick_workers();
+    defrag_->expire(clock_.now);
   }
   const auto route = [&](const sensor::Packet& p) {
     bool to_dst = !dns_ports_.test(p.dport) && dns_ports_.test(p.sport);
     // DNS on another port: the worker's pipeline recognises it the same way.
     if (!dns_ports_.test(p.dport) && !dns_ports_.test(p.sport) && off_port_->enabled())
-      to_dst = off_port_->classify(p, dispatch_now_, off_port_msg_) == sensor::OffPortDns::Side::client_dst;
-    const sensor::IpAddr& client = to_dst ? p.dst : p.src;
-    return XXH3_64bits(client.bytes.data(), client.bytes.size()) % workers_.size();
+      to_dst = off_port_->classify(p, clock_.now, off_port_msg_) == sensor::OffPortDns::Side::client_dst;
+    return sensor::client_slot(to_dst ? p.dst : p.src, static_cast<std::uint32_t>(workers_.size()));
   };
   sensor::Packet pkt;
   // What decoding finds is counted here; a worker counts the frame itself (packets, bytes) and
   // everything from the transport layer on.
-  switch (sensor::decode_frame(link_type_, frame, pkt, dispatch_counters_, &dns_ports_)) {
+  switch (sensor::decode_frame(inputs_.link_type(), frame, pkt, dispatch_counters_, &dns_ports_)) {
     case sensor::Decoded::dropped:
       dispatch_counters_.add(sensor::Counter::packets);
       dispatch_counters_.add(sensor::Counter::bytes, frame.size());
@@ -469,13 +522,14 @@ void Run::dispatch(sensor::Timestamp ts, dnsparse::Bytes frame) {
         return;
       }
       DatagramMeta m{pkt.src, pkt.dst, pkt.vlan[0], pkt.ip_version, proto, pkt.vlan_count, {}};
-      push(route(inner), kDatagram, ts, {reinterpret_cast<const std::uint8_t*>(&m), sizeof m}, whole);
+      push(route(inner), kDatagram, ts, {reinterpret_cast<const std::uint8_t*>(&m), sizeof m}, whole, inputs_.input());
       return;
     }
     case sensor::Decoded::dns: {
       DecodedMeta m{pkt, frame.size()};
       m.pkt.payload = {};
-      push(route(pkt), kDecoded, ts, {reinterpret_cast<const std::uint8_t*>(&m), sizeof m}, pkt.payload);
+      push(route(pkt), kDecoded, ts, {reinterpret_cast<const std::uint8_t*>(&m), sizeof m}, pkt.payload,
+           inputs_.input());
       return;
     }
   }
@@ -501,28 +555,87 @@ void Run::on_dnstap(dnsparse::Bytes frame, std::uint8_t input) {
   }
   // The worker of its client: the query side, whichever way the message went.
   const sensor::Timestamp ts = dnstap_msg_.query_time != 0 ? dnstap_msg_.query_time : dnstap_msg_.response_time;
-  if (ts > dispatch_now_) dispatch_now_ = ts;
-  if (dispatch_now_ >= next_tick_) {
-    if (next_tick_ != 0)
-      tick_workers();
-    next_tick_ = dispatch_now_ - dispatch_now_ % sensor::kNanosPerSecond + sensor::kNanosPerSecond;
+  if (clock_.advance(ts)) tick_workers();
+  push(sensor::client_slot(dnstap_msg_.query_address, static_cast<std::uint32_t>(workers_.size())), kDnstap, ts, {},
+       frame, input);
+}
+
+void Run::Reader::read(const std::vector<std::string>& files, const std::string& filter) {
+  std::uint8_t input = 0;
+  for (const auto& path : files) {
+    if (run_.stop_.load(std::memory_order_relaxed)) break;
+    // dnstap files (BIND's dnstap-output file, fstrm_capture) are recognised by content.
+    if (dnstap::looks_like_frame_streams(path)) {
+      read_dnstap(path, input++);
+      continue;
+    }
+    const auto src = capture::Source::open_file(path, filter);
+    inputs.set_source(src->link_type(), input++);
+    while (!run_.stop_.load(std::memory_order_relaxed) && src->dispatch(*this, 4096) >= 0) duties();
+    if (const std::string notes = src->notes(); index_ == 0 && !notes.empty()) spdlog::warn("{}: {}", src->name(), notes);
   }
-  const sensor::IpAddr& client = dnstap_msg_.query_address;
-  const std::uint8_t saved = input_;
-  input_ = input;
-  push(XXH3_64bits(client.bytes.data(), client.bytes.size()) % workers_.size(), kDnstap, ts, {}, frame);
-  input_ = saved;
+}
+
+void Run::Reader::read_dnstap(const std::string& path, std::uint8_t input) {
+  const auto reader = dnstap::FrameReader::open_file(path);
+  std::span<const std::uint8_t> frame;
+  // What decoding finds is counted once, by worker 0 (the pipeline's counters before its choice).
+  sensor::Counters& counters = shard->pipeline().front_counters();
+  for (std::size_t n = 1; !run_.stop_.load(std::memory_order_relaxed); ++n) {
+    const auto r = reader->next(frame);
+    if (r == dnstap::FrameReader::Result::end) break;
+    if (r == dnstap::FrameReader::Result::error) throw std::runtime_error(path + ": damaged dnstap file (Frame Streams)");
+    switch (decoder_.decode(frame, tap_)) {
+      case dnstap::Decoded::bad_protobuf: counters.add(sensor::Counter::dnstap_bad_protobuf); continue;
+      case dnstap::Decoded::not_message: counters.add(sensor::Counter::dnstap_not_message); continue;
+      case dnstap::Decoded::message: break;
+    }
+    if (clock_.advance(tap_.query_time != 0 ? tap_.query_time : tap_.response_time)) second();
+    shard->pipeline().on_dnstap(tap_, input);
+    if (n % 4096 == 0) duties();
+  }
+}
+
+void Run::replay(const std::vector<std::string>& files, const std::string& filter) {
+  readers_busy_.store(readers_.size(), std::memory_order_release);
+  for (std::size_t i = 0; i < readers_.size(); ++i) {
+    Reader* r = readers_[i].get();
+    r->thread = std::thread([this, r, i, files, filter] {
+      pthread_setname_np(pthread_self(), ("dnsvigil-w" + std::to_string(i)).c_str());
+      try {
+        r->read(files, filter);
+      } catch (...) {
+        r->error = std::current_exception();
+        stop_.store(true, std::memory_order_relaxed);
+      }
+      // Read all (or stopped): the others no longer wait for this worker's seconds.
+      shared_.leave(i);
+      readers_busy_.fetch_sub(1, std::memory_order_acq_rel);
+    });
+  }
+}
+
+void Run::end_replay() {
+  for (auto& r : readers_)
+    if (r->thread.joinable()) r->thread.join();
+  for (auto& r : readers_)
+    if (r->error) std::rethrow_exception(r->error);
 }
 
 void Run::finish() {
   if (finished_) return;
+  for (auto& r : readers_)
+    if (r->thread.joinable()) r->thread.join();
   finished_ = true;
-  if (defrag_) defrag_->expire(dispatch_now_ + 365LL * 24 * 3600 * sensor::kNanosPerSecond);
+  if (defrag_) defrag_->expire(clock_.now + 365LL * 24 * 3600 * sensor::kNanosPerSecond);
   stop_workers();
   // Shards finish in turn on this thread (their engines' last sync merges what is shared): they
   // no longer wait for each other's ticks.
   shared_.end_barrier();
   for (auto& s : shards_) s->finish();
+  if (threaded())
+    for (std::size_t i = 0; i < shards_.size(); ++i)
+      spdlog::debug("worker {}: {} DNS messages", i, shards_[i]->pipeline().counters().get(sensor::Counter::dns_messages));
   // ClickHouse may be slow or down: its alerts and events get outputs.clickhouse.shutdown_timeout,
   // alerts first.
   const int ch_ms = static_cast<int>(settings_.outputs.clickhouse.shutdown_timeout / 1'000'000);
@@ -540,7 +653,7 @@ void Run::reload(const config::Settings& s, std::vector<std::string>& notes) {
     notes.emplace_back("outputs.report.path: the report's traffic figures are collected from a restart on");
     fanout_.keep_alerts(s.outputs.report.max_alerts);
   }
-  if (workers_.size() > 1) {
+  if (threaded()) {
     // Workers own their engines: rebuilding under them would race. Rules reload on restart.
     notes.emplace_back("with several workers, rules and outputs change on restart only; output files were reopened");
     reopen();
@@ -589,7 +702,7 @@ void Run::reopen() {
 
 sensor::Counters Run::counters() const {
   sensor::Counters c = dispatch_counters_;
-  for (const auto& s : shards_) c.merge(workers_.empty() ? s->pipeline().counters() : s->counters_snapshot());
+  for (const auto& s : shards_) c.merge(threaded() ? s->counters_snapshot() : s->pipeline().counters());
   return c;
 }
 
@@ -648,12 +761,14 @@ std::uint64_t Run::output_dropped() const {
 
 Run::ReportParts Run::report_parts(unsigned timeout_ms) {
   std::vector<Shard::View> views;
-  if (workers_.empty() || finished_) {
+  if (finished_ || (workers_.empty() && !replaying())) {
     for (const auto& s : shards_) views.push_back(s->view());
   } else {
-    // Workers own their shards: each takes its own view when the request reaches it.
+    // Workers own their shards: each takes its own view when the request reaches it (through
+    // its ring, or a reader between two batches).
     const std::uint64_t gen = ++view_requests_;
-    for (std::size_t i = 0; i < workers_.size(); ++i) push(i, kReport, static_cast<sensor::Timestamp>(gen), {}, {});
+    for (std::size_t i = 0; i < workers_.size(); ++i) push(i, kReport, static_cast<sensor::Timestamp>(gen), {}, {}, 0);
+    view_request_.store(gen, std::memory_order_release);
     wake_workers();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     for (const auto& s : shards_)
@@ -727,7 +842,13 @@ std::string Run::metrics(const std::vector<std::pair<std::string, capture::Captu
   }
   p.family("dnsvigil_workers", "gauge", "Worker threads (packets sharded by client address)");
   p.sample("dnsvigil_workers", "", std::uint64_t{shards_.size()});
-  if (workers_.empty()) {
+  if (threaded()) {
+    // How evenly clients spread over the workers.
+    p.family("dnsvigil_worker_dns_messages_total", "counter", "DNS messages handled per worker");
+    for (std::size_t i = 0; i < shards_.size(); ++i)
+      p.sample("dnsvigil_worker_dns_messages_total", "worker=\"" + std::to_string(i) + "\"",
+               shards_[i]->counters_snapshot().get(sensor::Counter::dns_messages));
+  } else {
     // Table sizes are read directly only when the capture thread owns the single shard.
     const auto& pl = shards_[0]->pipeline();
     p.family("dnsvigil_table_entries", "gauge", "Entries in the packet path's bounded tables");

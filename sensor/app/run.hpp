@@ -90,14 +90,45 @@ class DumpWriter {
 };
 
 /// Interface names by input (DnsEvent::input): events carry theirs as observer.ingress.interface.name.
-/// Each name is written once, before the first frame of its input, on the capture thread.
+/// Each name is written once, before the first frame of its input, on the thread that reads it.
 using InputNames = std::array<std::string, 256>;
+
+/// The input number (DnsEvent::input) and link type of the frames a reading thread delivers.
+/// Sources are numbered from 0 up in the order they are read; the interfaces of pcapng files
+/// take numbers from 254 down and carry their names; 255 is the unnamed input of whatever finds
+/// no free number. Deterministic: readers of the same files number them alike.
+class InputMap {
+ public:
+  void set_source(int link_type, std::uint8_t input) noexcept {
+    link_type_ = link_type;
+    // An input number that the interfaces of a pcapng file took (from the top) goes unnamed.
+    input_ = input < name_floor_ ? input : kUnnamed;
+    if (input_ != kUnnamed && input_ > max_source_) max_source_ = input_;
+    iface_inputs_.clear();
+  }
+  /// The frames that follow come from interface `iface` of the current source (a pcapng file):
+  /// its link type, and an input of its own that carries its name.
+  void on_interface(const capture::Interface& iface);
+  /// Names input `input` (a live interface), before its first frame.
+  void name(std::uint8_t input, std::string_view name) { names_[input] = name; }
+  [[nodiscard]] int link_type() const noexcept { return link_type_; }
+  [[nodiscard]] std::uint8_t input() const noexcept { return input_; }
+  [[nodiscard]] const InputNames& names() const noexcept { return names_; }
+
+ private:
+  static constexpr std::uint8_t kUnnamed = 255;
+  InputNames names_;
+  int link_type_ = 0;
+  std::uint8_t input_ = 0;
+  std::uint8_t name_floor_ = kUnnamed, max_source_ = 0;
+  std::vector<std::uint8_t> iface_inputs_;  // the current file's interface index -> input (0: none yet)
+};
 
 /// A pipeline and its detection engine: all state of the clients routed to it.
 class Shard final : public sensor::EventSink {
  public:
   Shard(const config::Settings& s, AlertFanout& fanout, DumpWriter* dump, detect::SharedView* shared,
-        const InputNames* names = nullptr);
+        const InputNames* names = nullptr, sensor::Share share = {});
   ~Shard() override;
 
   void on_event(const sensor::DnsEvent& ev) override;
@@ -112,8 +143,9 @@ class Shard final : public sensor::EventSink {
   [[nodiscard]] const sensor::Pipeline& pipeline() const noexcept { return pipeline_; }
   [[nodiscard]] const detect::Engine* engine() const noexcept { return engine_.get(); }
   void rebuild_engine(const config::Settings& s, AlertFanout& fanout);
-  /// At the dispatcher's tick for packet time `now`: publishes what the engine learned and waits
-  /// until every worker has reached that second (SharedView::wait_for). Worker thread.
+  /// When packet time `now` starts a new second (the dispatcher's tick, or a reading worker's own
+  /// clock): publishes what the engine learned and waits until every worker has reached that
+  /// second (SharedView::wait_for). Worker thread.
   void barrier(std::size_t worker, sensor::Timestamp now);
   /// Sends this shard's events to ClickHouse too.
   void attach_clickhouse(output::ClickHouseEvents& sink) { clickhouse_ = std::make_unique<output::ClickHouseBatcher>(sink); }
@@ -158,28 +190,49 @@ class Shard final : public sensor::EventSink {
   std::atomic<std::uint64_t> view_gen_{0};
 };
 
+/// Packet time in whole seconds, as the barrier of -j N counts it.
+struct SecondClock {
+  sensor::Timestamp now = 0, next = 0;
+  /// Moves to `ts` (never back); true when it starts a second after the first one seen.
+  bool advance(sensor::Timestamp ts) noexcept {
+    if (ts > now) now = ts;
+    if (now < next) return false;
+    const bool later = next != 0;
+    next = now - now % sensor::kNanosPerSecond + sensor::kNanosPerSecond;
+    return later;
+  }
+};
+
 class Run final : public capture::FrameHandler {
  public:
-  /// `outputs` and `dump` come from open_outputs() and DumpWriter; Run starts their threads and its workers' threads.
+  /// How several workers get their frames.
+  enum class Feed {
+    dispatcher,  ///< one thread reads, decodes and copies each frame to its client's worker
+    readers,     ///< a replay of regular files: every worker reads them all and keeps its clients' frames
+  };
+  /// `outputs` and `dump` come from open_outputs() and DumpWriter; Run starts their threads and
+  /// its workers' threads (with Feed::readers, replay() starts the workers).
   Run(const config::Settings& s, output::Observer obs, std::vector<std::unique_ptr<output::AlertOutput>> outputs,
-      std::unique_ptr<DumpWriter> dump);
+      std::unique_ptr<DumpWriter> dump, Feed feed = Feed::dispatcher);
   ~Run() override;
+
+  /// Feed::readers: starts the workers, each reading `files` in order (pcap, pcapng or dnstap)
+  /// with the BPF `filter`. The caller polls replaying() and ends with end_replay().
+  void replay(const std::vector<std::string>& files, const std::string& filter);
+  /// True while a worker is still reading.
+  [[nodiscard]] bool replaying() const noexcept { return readers_busy_.load(std::memory_order_acquire) != 0; }
+  /// Asks the workers to stop reading (SIGINT).
+  void stop_replay() noexcept { stop_.store(true, std::memory_order_relaxed); }
+  /// Joins the workers; throws what stopped a worker (a capture error) as the one-thread replay would.
+  void end_replay();
 
   void on_frame(sensor::Timestamp ts, dnsparse::Bytes frame, std::uint32_t wire_len) override;
   /// One dnstap frame (a DNS server's log of one message), from a file or a socket.
   void on_dnstap(dnsparse::Bytes frame, std::uint8_t input);
-  void set_source(int link_type, std::uint8_t input) noexcept {
-    link_type_ = link_type;
-    // An input number that the interfaces of a pcapng file took (from the top) goes unnamed.
-    input_ = input < name_floor_ ? input : kUnnamedInput;
-    if (input_ != kUnnamedInput && input_ > max_source_) max_source_ = input_;
-    iface_inputs_.clear();
-  }
-  /// The frames that follow come from interface `iface` of the current source (a pcapng file):
-  /// its link type, and an input of its own that carries its name.
-  void on_interface(const capture::Interface& iface) override;
+  void set_source(int link_type, std::uint8_t input) noexcept { inputs_.set_source(link_type, input); }
+  void on_interface(const capture::Interface& iface) override { inputs_.on_interface(iface); }
   /// Names input `input` (a live interface), before its first frame.
-  void name_input(std::uint8_t input, std::string_view name) { names_[input] = name; }
+  void name_input(std::uint8_t input, std::string_view name) { inputs_.name(input, name); }
   /// Applies a new configuration: rules and outputs are rebuilt (rule state starts afresh);
   /// capture and reassembly settings need a restart and are reported in `notes`.
   void reload(const config::Settings& s, std::vector<std::string>& notes);
@@ -229,10 +282,13 @@ class Run final : public capture::FrameHandler {
 
  private:
   struct Worker;
+  class Reader;
   void dispatch(sensor::Timestamp ts, dnsparse::Bytes frame);
   void push(std::size_t shard, std::uint16_t kind, sensor::Timestamp ts, dnsparse::Bytes head_extra,
-            dnsparse::Bytes body);
+            dnsparse::Bytes body, std::uint8_t input);
   void stop_workers();
+  /// True when worker threads own the shards (their tables are not read from this thread).
+  [[nodiscard]] bool threaded() const noexcept { return shards_.size() > 1; }
 
   config::Settings settings_;
   output::Observer obs_;
@@ -240,8 +296,13 @@ class Run final : public capture::FrameHandler {
   std::unique_ptr<DumpWriter> dump_;
   std::shared_ptr<output::ClickHouseErrors> clickhouse_errors_ = std::make_shared<output::ClickHouseErrors>();
   std::unique_ptr<output::ClickHouseEvents> clickhouse_;
-  InputNames names_;
+  InputMap inputs_;
   detect::SharedView shared_;
+  // Feed::readers: one per worker, made before the shards (which hold their input names).
+  std::vector<std::unique_ptr<Reader>> readers_;
+  std::atomic<std::size_t> readers_busy_{0};
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> view_request_{0};  // the latest report view asked of the readers
   std::vector<std::unique_ptr<Shard>> shards_;
   // Dispatcher (workers > 1).
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -254,14 +315,7 @@ class Run final : public capture::FrameHandler {
   sensor::PortSet dns_ports_;
   std::unique_ptr<sensor::OffPortDns> off_port_;  // DNS on other ports: which side is the client
   dnsparse::Message off_port_msg_;
-  sensor::Timestamp dispatch_now_ = 0, next_tick_ = 0;
-  int link_type_ = 0;
-  std::uint8_t input_ = 0;
-  // Inputs of pcapng interfaces are taken from 254 down (set_source numbers sources from 0 up);
-  // 255 is the unnamed input of whatever finds no free number.
-  static constexpr std::uint8_t kUnnamedInput = 255;
-  std::uint8_t name_floor_ = kUnnamedInput, max_source_ = 0;
-  std::vector<std::uint8_t> iface_inputs_;  // the current file's interface index -> input (0: none yet)
+  SecondClock clock_;
   bool finished_ = false;
 };
 

@@ -8,6 +8,10 @@ twice; the two --dump-json outputs (unanswered-query lines included) must be ide
 must the two --alerts-json files and the end-of-run counters (the summary line with the
 wall-clock duration and rate is left out).
 
+Then with two workers, both ways they get frames: each worker reading the file itself (a file
+given by name) and a dispatcher feeding them (the same file on standard input). Each must give
+the same events as one worker (the same lines, in another order) and the same counters.
+
 Exit status: 0 identical, 1 a difference or a dnsvigil failure, 77 no capture found.
 """
 
@@ -55,6 +59,19 @@ def check(dnsvigil: str, path: Path, tmp: Path) -> list[str]:
         errs.append(f"{path}: end-of-run counters differ between two replays:\n{sa}\n---\n{sb}")
     if not a.stdout.strip() and "dns: 0 messages" not in a.stderr:
         errs.append(f"{path}: empty dump")
+    one_events, one_counters = sorted(a.stdout.splitlines()), pcaplib.parse_summary(a.stderr)
+    for how, captures, stdin in (("workers reading the file", [path], None),
+                                 ("a dispatcher reading standard input", ["-"], path)):
+        r = pcaplib.run_dnsvigil(dnsvigil, captures, ["-j", "2"], quiet=False, stdin=stdin)
+        if r.crashed:
+            errs.append(f"{path}: -j 2, {how}: {r.describe_failure()}")
+            continue
+        if sorted(r.stdout.splitlines()) != one_events:
+            errs.append(f"{path}: -j 2, {how}: not the events of -j 1:\n" +
+                        _diff(b"\n".join(one_events), b"\n".join(sorted(r.stdout.splitlines()))))
+        if pcaplib.parse_summary(r.stderr) != one_counters:
+            errs.append(f"{path}: -j 2, {how}: counters differ from -j 1: {one_counters} against "
+                        f"{pcaplib.parse_summary(r.stderr)}")
     return errs
 
 
@@ -83,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     errs = [e for r in results for e in r]
     for e in errs:
         print(e)
-    print(f"{len(files)} captures replayed twice: {'identical' if not errs else f'{len(errs)} problem(s)'}")
+    print(f"{len(files)} captures replayed twice and with 2 workers both ways: "
+          f"{'identical' if not errs else f'{len(errs)} problem(s)'}")
     return 1 if errs else 0
 
 

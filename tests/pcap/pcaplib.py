@@ -91,8 +91,10 @@ _ALERT_OPTIONS = ("--alerts-json", "--alerts-text", "-c", "--config")
 
 
 def run_dnsvigil(binary: str, captures: list[Path | str], extra: list[str] | None = None,
-                 quiet: bool = True, timeout: float = 600, isolate_alerts: bool = True) -> RunResult:
-    """Replays `captures` (in order) with --dump-json to stdout; returns the outcome.
+                 quiet: bool = True, timeout: float = 600, isolate_alerts: bool = True,
+                 stdin: Path | None = None) -> RunResult:
+    """Replays `captures` (in order) with --dump-json to stdout; returns the outcome. `stdin`: a
+    file given to dnsvigil as its standard input (read with the capture "-").
 
     With no alert output configured dnsvigil writes alerts to stdout too, from its output thread,
     so they would land between (or inside) the --dump-json lines. These tests check the packet
@@ -110,7 +112,9 @@ def run_dnsvigil(binary: str, captures: list[Path | str], extra: list[str] | Non
         argv += ["--alerts-json", "/dev/null"]
     argv += extra
     try:
-        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, check=False)
+        with open(stdin if stdin is not None else os.devnull, "rb") as inp:
+            p = subprocess.run(argv, stdin=inp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                               check=False)
     except subprocess.TimeoutExpired as e:
         return RunResult(argv, -9, e.stdout or b"", f"timed out after {timeout} s")
     return RunResult(argv, p.returncode, p.stdout, p.stderr.decode("utf-8", "replace"))

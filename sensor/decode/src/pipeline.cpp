@@ -2,12 +2,14 @@
 
 namespace dnsvigil::sensor {
 
-Pipeline::Pipeline(const PipelineOptions& options, EventSink& sink)
-    : sink_(sink),
+Pipeline::Pipeline(const PipelineOptions& options, EventSink& sink, Share share)
+    : front_(share.index == 0 ? c_ : others_),
+      share_(share),
+      sink_(sink),
       tick_(options.tick > 0 ? options.tick : kNanosPerSecond),
       splitter_(options.psl_file),
       services_(options.services),
-      defrag_(options.defrag, c_),
+      defrag_(options.defrag, front_),
       tcp_(options.tcp, c_, *this),
       tx_(options.transactions, c_),
       off_port_(options.off_port, options.internal) {
@@ -31,26 +33,43 @@ void Pipeline::advance(Timestamp ts) noexcept {
 }
 
 void Pipeline::on_frame(int link_type, Timestamp ts, Bytes frame, std::uint8_t input) noexcept {
-  c_.add(Counter::packets);
-  c_.add(Counter::bytes, frame.size());
+  front_.add(Counter::packets);
+  front_.add(Counter::bytes, frame.size());
   advance(ts);
   input_ = input;
   Packet pkt;
-  switch (decode_frame(link_type, frame, pkt, c_, &ports_)) {
+  switch (decode_frame(link_type, frame, pkt, front_, &ports_)) {
     case Decoded::dropped: return;
     case Decoded::fragment: {
       std::uint8_t proto = 0;
       const Bytes whole = defrag_.add(pkt, ts, proto);
       if (whole.empty()) return;
       pkt.fragment = false;
-      if (decode_transport(proto, whole, pkt, c_, &ports_) != Decoded::dns) return;
+      if (decode_transport(proto, whole, pkt, front_, &ports_) != Decoded::dns || !mine(pkt, ts)) return;
       fragmented_ = true;
       on_transport(pkt, ts);
       fragmented_ = false;
       return;
     }
-    case Decoded::dns: on_transport(pkt, ts); return;
+    case Decoded::dns:
+      if (mine(pkt, ts)) on_transport(pkt, ts);
+      return;
   }
+}
+
+// A Share's choice: the client's worker. DNS on other ports is judged here, once, for every
+// packet (its table of TCP servers then learns from all traffic, as one worker's would), and
+// on_transport() uses the judgement.
+bool Pipeline::mine(const Packet& pkt, Timestamp ts) noexcept {
+  if (share_.count <= 1) return true;
+  bool to_dst = !ports_.test(pkt.dport) && ports_.test(pkt.sport);
+  routed_ = false;
+  if (!ports_.test(pkt.dport) && !ports_.test(pkt.sport) && off_port_.enabled()) {
+    routed_side_ = off_port_.classify(pkt, ts, msg_);
+    routed_ = true;
+    to_dst = routed_side_ == OffPortDns::Side::client_dst;
+  }
+  return client_slot(to_dst ? pkt.dst : pkt.src, share_.count) == share_.index;
 }
 
 void Pipeline::on_reassembled(const Packet& meta, Bytes transport, Timestamp ts, std::uint8_t input) noexcept {
@@ -99,7 +118,10 @@ void Pipeline::on_transport(Packet& pkt, Timestamp ts) noexcept {
 
 // DNS on a port that is not a DNS port (capture.dns_heuristic), counted.
 bool Pipeline::off_port(const Packet& pkt, Timestamp ts) noexcept {
-  if (!off_port_.enabled() || off_port_.classify(pkt, ts, msg_) == OffPortDns::Side::none) return false;
+  if (!off_port_.enabled()) return false;
+  const OffPortDns::Side side = routed_ ? routed_side_ : off_port_.classify(pkt, ts, msg_);
+  routed_ = false;
+  if (side == OffPortDns::Side::none) return false;
   c_.add(Counter::off_port_dns);
   return true;
 }
@@ -107,6 +129,8 @@ bool Pipeline::off_port(const Packet& pkt, Timestamp ts) noexcept {
 void Pipeline::on_tcp_message(Bytes msg, const Packet& pkt, Timestamp ts) { on_dns(msg, pkt, ts, Transport::tcp); }
 
 void Pipeline::on_dnstap(const DnstapMessage& m, std::uint8_t input) noexcept {
+  // A Share keeps the messages of its clients (the query side's address).
+  if (share_.count > 1 && client_slot(m.query_address, share_.count) != share_.index) return;
   c_.add(Counter::dnstap_frames);
   input_ = input;
   if (m.type == 0 || m.type > dnstap_type::last) c_.add(Counter::dnstap_unknown_type);

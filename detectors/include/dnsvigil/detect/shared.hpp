@@ -68,6 +68,8 @@ class SharedView {
   /// dispatcher's ticks cannot deadlock: each worker has every earlier tick in its queue.
   void set_workers(std::size_t workers);
   void wait_for(std::size_t worker, sensor::Timestamp second);
+  /// `worker` reads no more (end of its input, or stopped): nobody waits for it again.
+  void leave(std::size_t worker);
   /// No more waiting: the workers have stopped, and their engines finish one after another on
   /// one thread.
   void end_barrier();

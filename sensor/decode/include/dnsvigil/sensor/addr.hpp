@@ -52,6 +52,25 @@ struct IpAddr {
   friend auto operator<=>(const IpAddr&, const IpAddr&) = default;
 };
 
+/// The worker, of `workers`, that owns the traffic of `client`: every client's packets go to one
+/// worker, so its TCP streams, transactions and rule state live in one place. The kernel's
+/// fan-out program for live capture (capture/fanout.hpp) computes the same function, so a live
+/// sensor and a replay of its capture split clients alike. IPv4: the address as a big-endian
+/// word; IPv6: the XOR of its four words; then a multiply-xorshift mix (32-bit, as classic BPF
+/// computes it) and the remainder.
+[[nodiscard]] inline std::uint32_t client_slot(const IpAddr& client, std::uint32_t workers) noexcept {
+  if (workers <= 1) return 0;
+  const auto word = [&](std::size_t i) {
+    const std::uint8_t* b = client.bytes.data() + i;
+    return std::uint32_t{b[0]} << 24 | std::uint32_t{b[1]} << 16 | std::uint32_t{b[2]} << 8 | b[3];
+  };
+  std::uint32_t h = client.is_v4() ? word(12) : word(0) ^ word(4) ^ word(8) ^ word(12);
+  h ^= h >> 16;
+  h *= 0x45d9f3bU;
+  h ^= h >> 16;
+  return h % workers;
+}
+
 /// An address prefix ("10.0.0.0/8", "fc00::/7", a bare address = /32 or /128).
 struct Prefix {
   IpAddr base;      ///< masked

@@ -39,9 +39,21 @@ struct PipelineOptions {
   Timestamp tick = kNanosPerSecond;          ///< expiry and on_tick granularity (packet time)
 };
 
+/// One of `count` workers that each read the whole capture (a replay with -j N: no dispatcher
+/// thread). The pipeline decodes every frame, so that packet time, fragment reassembly and the
+/// recognition of DNS on other ports see all traffic as a single worker's would, and goes on
+/// only with the frames of its own clients (client_slot(client, count) == index; the client is
+/// the side that is not on a DNS port). What is counted before that choice (packets, octets,
+/// decoding and reassembly findings) is counted by worker 0 alone, so that the workers' sum
+/// counts every frame once.
+struct Share {
+  std::uint32_t index = 0;
+  std::uint32_t count = 1;
+};
+
 class Pipeline final : private TcpMessageSink {
  public:
-  Pipeline(const PipelineOptions& options, EventSink& sink);
+  Pipeline(const PipelineOptions& options, EventSink& sink, Share share = {});
   ~Pipeline() override;
 
   /// Processes one captured frame. `input` identifies the capture source.
@@ -62,6 +74,8 @@ class Pipeline final : private TcpMessageSink {
   void finish() noexcept;
 
   [[nodiscard]] const Counters& counters() const noexcept { return c_; }
+  /// Where findings before a Share's choice are counted: counters() in worker 0, uncounted in the others.
+  [[nodiscard]] Counters& front_counters() noexcept { return front_; }
   /// The DNS ports (for routing packets to workers by client).
   [[nodiscard]] bool dns_port(std::uint16_t p) const noexcept { return ports_.test(p); }
   [[nodiscard]] Timestamp now() const noexcept { return now_; }
@@ -76,9 +90,13 @@ class Pipeline final : private TcpMessageSink {
   void on_dns(Bytes msg, const Packet& pkt, Timestamp ts, Transport transport) noexcept;
   void on_transport(Packet& pkt, Timestamp ts) noexcept;
   bool off_port(const Packet& pkt, Timestamp ts) noexcept;
+  [[nodiscard]] bool mine(const Packet& pkt, Timestamp ts) noexcept;
   void advance(Timestamp ts) noexcept;
 
   Counters c_;
+  Counters others_;  // what a Share's workers but 0 count before choosing (never read)
+  Counters& front_;  // c_, or others_ for those workers
+  Share share_;
   EventSink& sink_;
   PortSet ports_;
   PortSet watch_;
@@ -89,6 +107,8 @@ class Pipeline final : private TcpMessageSink {
   TcpReassembler tcp_;
   TransactionTable tx_;
   OffPortDns off_port_;
+  OffPortDns::Side routed_side_ = OffPortDns::Side::none;  // mine()'s judgement of the current packet
+  bool routed_ = false;
   dnsparse::Message msg_;
   QueryName qname_;
   std::uint8_t input_ = 0;
