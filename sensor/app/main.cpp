@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "dnsvigil/capture/fanout.hpp"
 #include "dnsvigil/capture/source.hpp"
 #include "dnsvigil/config/schema.hpp"
 #include "dnsvigil/dnstap/dnstap.hpp"
@@ -114,7 +116,6 @@ class Service {
   Service(const CliOptions& cli, config::Settings s) : cli_(cli), settings_(std::move(s)) {}
 
   int run() {
-    std::vector<std::unique_ptr<capture::Source>> sources;
     if (cli_.files.empty() && !settings_.input.dnstap.empty()) {
       // Sockets are created before privileges are dropped; their threads start after.
       dnstap::Listener::Options o;
@@ -135,21 +136,15 @@ class Service {
           settings_.capture.filter.empty()
               ? capture::default_filter(ports, settings_.pipeline.off_port != sensor::OffPortMode::off)
               : settings_.capture.filter;
-      for (const auto& iface : settings_.capture.interfaces) {
-        capture::LiveOptions lo;
-        lo.interface = iface;
-        lo.filter = filter;
-        lo.snaplen = static_cast<int>(settings_.capture.snaplen);
-        lo.buffer_mib = static_cast<int>(settings_.capture.buffer_size >> 20);
-        lo.promiscuous = settings_.capture.promiscuous;
-        lo.timeout_ms = static_cast<int>(settings_.capture.timeout / 1'000'000);
-        sources.push_back(capture::Source::open_live(lo));
-        spdlog::info("capturing on {} ({}), filter: {}", iface, capture::link_type_name(sources.back()->link_type()),
-                     lo.filter);
+      if (settings_.workers > 1 && !dnstap_) open_fanout(filter);
+      for (std::size_t i = 0; fanout_.empty() && i < settings_.capture.interfaces.size(); ++i) {
+        sources_.push_back(capture::Source::open_live(live_options(settings_.capture.interfaces[i], filter, 1)));
+        spdlog::info("capturing on {} ({}), filter: {}", sources_.back()->name(),
+                     capture::link_type_name(sources_.back()->link_type()), filter);
       }
     }
     // Output files are opened as run.user, so that it owns them and can reopen them on SIGHUP.
-    if (!sources.empty() || dnstap_) shed_privileges(settings_);
+    if (!sources_.empty() || !fanout_.empty() || dnstap_) shed_privileges(settings_);
     if (dnstap_) dnstap_->start();
     const output::Observer obs{hostname(), DNSVIGIL_VERSION};
     if (settings_.outputs.clickhouse.enabled) {
@@ -165,26 +160,26 @@ class Service {
                                                       : std::make_unique<app::DumpWriter>(settings_.outputs.events_json);
     run_ = std::make_unique<app::Run>(settings_, obs, std::move(outputs), std::move(dump), feed());
     // Events of a live interface carry its name (observer.ingress.interface.name).
-    for (std::size_t i = 0; i < sources.size(); ++i) run_->name_input(static_cast<std::uint8_t>(i), sources[i]->name());
+    for (std::size_t i = 0; i < sources_.size(); ++i) run_->name_input(static_cast<std::uint8_t>(i), sources_[i]->name());
     if (settings_.metrics.enabled) {
       metrics_ = std::make_unique<output::MetricsServer>(settings_.metrics.listen);
       spdlog::info("metrics on http://{}/metrics", settings_.metrics.listen);
-      publish_metrics(capture_stats(sources));  // a scrape before the first batch gets every family
+      publish_metrics();  // a scrape before the first batch gets every family
     }
     spdlog::debug("{} rules enabled, {} workers", run_->rules(), run_->workers());
     // A report that cannot be written is an error now, not at the end of a long replay.
     if (!settings_.outputs.report.path.empty()) app::check_report_path(settings_.outputs.report.path);
     start_ = last_report_ = Clock::now();
-    int rc = cli_.files.empty() ? live(sources) : replay();
+    int rc = cli_.files.empty() ? live() : replay();
     app::notify("STOPPING=1");
     run_->finish();
     log_clickhouse_error(true);
-    publish_metrics(capture_stats(sources));
+    publish_metrics();
     const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
-    if (!write_report(true, sources)) rc = 1;
+    if (!write_report(true)) rc = 1;
     if (!cli_.quiet) {
       std::vector<capture::CaptureStats> live_stats;
-      for (const auto& src : sources) live_stats.push_back(src->stats());
+      for (const auto& [iface, st] : capture_stats()) live_stats.push_back(st);
       app::print_summary(stderr, run_->counters(), secs, cli_.files.size(), live_stats);
       if (dnstap_) {
         const auto& st = dnstap_->stats();
@@ -205,6 +200,7 @@ class Service {
   // files itself and keeps its clients' frames. Standard input and pipes are read once, by a
   // dispatcher.
   app::Run::Feed feed() const {
+    if (!fanout_.empty()) return app::Run::Feed::fanout;
     if (cli_.files.empty() || settings_.workers <= 1) return app::Run::Feed::dispatcher;
     for (const auto& path : cli_.files) {
       struct stat st {};
@@ -218,13 +214,13 @@ class Service {
     app::Progress prog(!cli_.quiet && isatty(STDERR_FILENO) == 1);
     run_->replay(cli_.files, settings_.capture.filter);
     const std::string what = cli_.files.size() == 1 ? cli_.files[0] : std::to_string(cli_.files.size()) + " files";
-    while (run_->replaying()) {
-      if (app::signals().stop.load(std::memory_order_relaxed)) run_->stop_replay();
+    while (run_->reading()) {
+      if (app::signals().stop.load(std::memory_order_relaxed)) run_->stop_reading();
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       prog.update(what, run_->counters());
-      service_duties({});
+      service_duties();
     }
-    run_->end_replay();
+    run_->end_reading();
     prog.done();
   }
 
@@ -256,7 +252,7 @@ class Service {
         run_->wake_workers();
         if (n < 0) break;
         prog.update(src->name(), run_->counters());
-        service_duties({});
+        service_duties();
       }
       if (const std::string notes = src->notes(); !notes.empty()) spdlog::warn("{}: {}", src->name(), notes);
       if (app::signals().stop) break;
@@ -277,7 +273,7 @@ class Service {
       if (++n % 4096 == 0) {
         run_->wake_workers();
         prog.update(path, run_->counters());
-        service_duties({});
+        service_duties();
       }
     }
     run_->wake_workers();
@@ -291,15 +287,28 @@ class Service {
     for (const auto& f : frames_) run_->on_dnstap(f, input);
   }
 
-  int live(std::vector<std::unique_ptr<capture::Source>>& sources) {
+  int live() {
     std::vector<pollfd> fds;
-    for (const auto& src : sources) fds.push_back({src->selectable_fd(), POLLIN, 0});
+    for (const auto& src : sources_) fds.push_back({src->selectable_fd(), POLLIN, 0});
     app::notify("READY=1");
     std::string what;
-    if (!sources.empty()) what = "capturing on " + join(settings_.capture.interfaces);
+    if (!settings_.capture.interfaces.empty()) what = "capturing on " + join(settings_.capture.interfaces);
+    if (!fanout_.empty()) what += " (" + std::to_string(fanout_.size()) + " workers, kernel fan-out by client)";
     if (dnstap_) what += std::string(what.empty() ? "" : ", ") + "dnstap on " + join(dnstap_->endpoints());
     app::notify("STATUS=" + what);
     last_stats_ = Clock::now();
+    if (!fanout_.empty()) {
+      // The workers capture; this thread does the service duties.
+      run_->start_live(std::move(fanout_));
+      while (!app::signals().stop.load(std::memory_order_relaxed) && run_->reading()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        service_duties();
+      }
+      run_->stop_reading();
+      run_->end_reading();
+      spdlog::info("stopping: {}", run_->stats_line(std::chrono::duration<double>(Clock::now() - start_).count()));
+      return 0;
+    }
     while (!app::signals().stop.load(std::memory_order_relaxed)) {
       if (fds.empty()) {
         dnstap_->wait(200);
@@ -311,59 +320,105 @@ class Service {
           return 1;
         }
       }
-      for (std::size_t i = 0; i < sources.size(); ++i) {
-        run_->set_source(sources[i]->link_type(), static_cast<std::uint8_t>(i));
-        while (sources[i]->dispatch(*run_, 4096) > 0) {
+      for (std::size_t i = 0; i < sources_.size(); ++i) {
+        run_->set_source(sources_[i]->link_type(), static_cast<std::uint8_t>(i));
+        while (sources_[i]->dispatch(*run_, 4096) > 0) {
         }
       }
       drain_dnstap();
       run_->wake_workers();
-      service_duties(sources);
+      service_duties();
     }
     drain_dnstap();
     spdlog::info("stopping: {}", run_->stats_line(std::chrono::duration<double>(Clock::now() - start_).count()));
     return 0;
   }
 
-  std::vector<std::pair<std::string, capture::CaptureStats>> capture_stats(
-      const std::vector<std::unique_ptr<capture::Source>>& sources) const {
+  capture::LiveOptions live_options(const std::string& iface, const std::string& filter, std::size_t rings) const {
+    capture::LiveOptions lo;
+    lo.interface = iface;
+    lo.filter = filter;
+    lo.snaplen = static_cast<int>(settings_.capture.snaplen);
+    // capture.buffer_size is the interface's: rings of a fan-out group share it (8 MiB at least each).
+    const auto mib = static_cast<int>(settings_.capture.buffer_size >> 20);
+    lo.buffer_mib = rings > 1 ? std::max(mib / static_cast<int>(rings), 8) : mib;
+    lo.promiscuous = settings_.capture.promiscuous;
+    lo.timeout_ms = static_cast<int>(settings_.capture.timeout / 1'000'000);
+    return lo;
+  }
+
+  // With several workers, each opens a ring on every interface, joined to the interface's
+  // PACKET_FANOUT group, whose program gives each client's packets to one worker. Where the
+  // kernel refuses, one thread captures and a dispatcher hands packets over (logged).
+  void open_fanout(const std::string& filter) {
+    const auto n = static_cast<std::uint32_t>(settings_.workers);
+    try {
+      const auto program = capture::fanout_program(settings_.pipeline.dns_ports, n);
+      std::vector<std::vector<std::unique_ptr<capture::Source>>> rings(n);
+      for (std::size_t i = 0; i < settings_.capture.interfaces.size(); ++i) {
+        // Group ids are per network namespace: this process's id and the interface's position.
+        const auto group = static_cast<std::uint16_t>((static_cast<unsigned>(::getpid()) << 4) + i);
+        for (std::uint32_t w = 0; w < n; ++w) {  // members are numbered in the order they join
+          rings[w].push_back(capture::Source::open_live(live_options(settings_.capture.interfaces[i], filter, n)));
+          capture::join_fanout(rings[w].back()->selectable_fd(), group, program);
+        }
+        spdlog::info("capturing on {} ({}) with {} workers, kernel fan-out by client (group {}), filter: {}",
+                     settings_.capture.interfaces[i], capture::link_type_name(rings[0].back()->link_type()), n, group,
+                     filter);
+      }
+      fanout_ = std::move(rings);
+    } catch (const capture::CaptureError& e) {
+      spdlog::warn("kernel fan-out not available ({}): one thread captures and hands packets to the workers", e.what());
+    }
+  }
+
+  // Kernel figures per interface (a fan-out group's rings summed).
+  std::vector<std::pair<std::string, capture::CaptureStats>> capture_stats() const {
     std::vector<std::pair<std::string, capture::CaptureStats>> out;
-    for (const auto& s : sources) out.emplace_back(s->name(), s->stats());
+    for (const auto& s : sources_) out.emplace_back(s->name(), s->stats());
+    if (!run_) return out;
+    for (const auto& r : run_->ring_stats()) {
+      auto it = std::find_if(out.begin(), out.end(), [&](const auto& e) { return e.first == r.interface; });
+      if (it == out.end()) it = out.insert(out.end(), {r.interface, {}});
+      it->second.received += r.stats.received;
+      it->second.dropped += r.stats.dropped;
+      it->second.if_dropped += r.stats.if_dropped;
+    }
     return out;
   }
 
-  void publish_metrics(const std::vector<std::pair<std::string, capture::CaptureStats>>& cs) {
-    if (metrics_) metrics_->publish(run_->metrics(cs, dnstap_.get()));
+  void publish_metrics() {
+    if (metrics_) metrics_->publish(run_->metrics(capture_stats(), dnstap_.get()));
   }
 
   // Signals, metrics snapshots, periodic stats and the systemd watchdog, between batches.
-  void service_duties(const std::vector<std::unique_ptr<capture::Source>>& sources) {
+  void service_duties() {
     const auto now = Clock::now();
     if (now - last_duties_ < std::chrono::milliseconds(200)) return;
     last_duties_ = now;
+    const bool live = cli_.files.empty();
     auto& sig = app::signals();
     if (sig.reload.exchange(false)) reload();
     // SIGUSR1 asks for the report (and a stats line, below); a live sensor also writes it every
     // outputs.report.interval.
     const sensor::Timestamp every = settings_.outputs.report.interval;
-    if (sig.report.exchange(false) ||
-        (cli_.files.empty() && every > 0 && now - last_report_ >= std::chrono::nanoseconds(every)))
-      write_report(false, sources);
+    if (sig.report.exchange(false) || (live && every > 0 && now - last_report_ >= std::chrono::nanoseconds(every)))
+      write_report(false);
     const double secs = std::chrono::duration<double>(now - start_).count();
-    const bool periodic = !sources.empty() && now - last_stats_ >= std::chrono::nanoseconds(settings_.run.stats_interval);
+    const bool periodic = live && now - last_stats_ >= std::chrono::nanoseconds(settings_.run.stats_interval);
     if (sig.stats.exchange(false) || periodic) {
       last_stats_ = now;
       std::string line = run_->stats_line(secs);
-      for (const auto& [iface, st] : capture_stats(sources))
+      for (const auto& [iface, st] : capture_stats())
         line += " " + iface + ".kernel_drops=" + std::to_string(st.dropped) + " " + iface + ".if_drops=" + std::to_string(st.if_dropped);
       spdlog::info("stats: {}", line);
     }
     log_clickhouse_error(false);
     if (metrics_ && now - last_metrics_ >= std::chrono::seconds(1)) {
       last_metrics_ = now;
-      publish_metrics(capture_stats(sources));
+      publish_metrics();
     }
-    if (!sources.empty()) {
+    if (live) {
       app::notify("WATCHDOG=1");
       app::notify("STATUS=" + run_->stats_line(secs));
     }
@@ -425,7 +480,7 @@ class Service {
   }
 
   // Writes the HTML report when one is configured; false (and logged) when it could not be written.
-  bool write_report(bool final, const std::vector<std::unique_ptr<capture::Source>>& sources) {
+  bool write_report(bool final) {
     if (settings_.outputs.report.path.empty()) return true;
     last_report_ = Clock::now();
     app::ReportContext ctx;
@@ -436,7 +491,7 @@ class Service {
     ctx.inputs = ctx.live ? settings_.capture.interfaces : cli_.files;
     for (const auto& e : settings_.input.dnstap) ctx.inputs.push_back("dnstap " + e);
     ctx.seconds = std::chrono::duration<double>(last_report_ - start_).count();
-    ctx.capture = capture_stats(sources);
+    ctx.capture = capture_stats();
     ctx.dnstap = dnstap_.get();
     try {
       app::write_report(*run_, settings_, ctx);
@@ -484,6 +539,8 @@ class Service {
   Clock::time_point last_report_{};
   std::unique_ptr<output::MetricsServer> metrics_;
   std::unique_ptr<dnstap::Listener> dnstap_;
+  std::vector<std::unique_ptr<capture::Source>> sources_;  // live, captured by this thread
+  std::vector<std::vector<std::unique_ptr<capture::Source>>> fanout_;  // live, per worker (until they start)
   std::vector<std::vector<std::uint8_t>> frames_;  // dnstap frames being processed
   Clock::time_point start_, last_duties_, last_stats_, last_metrics_;
   Clock::time_point clickhouse_logged_{};

@@ -1,12 +1,17 @@
 #include "run.hpp"
 
 
+#include <poll.h>
 #include <pthread.h>
+#include <time.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
+#include <cstring>
 #include <exception>
+#include <functional>
 #include <tuple>
 
 #include "dnsvigil/detect/intel.hpp"
@@ -297,7 +302,8 @@ struct Run::Worker {
 
 // A worker of Feed::readers: reads every frame of every file; its shard's pipeline (a Share)
 // keeps the frames of its own clients. Its clock gives the barrier's seconds, as the
-// dispatcher's ticks do, from the same packets in every worker.
+// dispatcher's ticks do, from the same packets in every worker. A worker of Feed::fanout reads
+// its own rings, which hold its clients' frames only; the wall clock moves its packet time on.
 class Run::Reader final : public capture::FrameHandler {
  public:
   Reader(Run& run, std::size_t index) : run_(run), index_(index) {}
@@ -307,8 +313,12 @@ class Run::Reader final : public capture::FrameHandler {
   }
   void on_interface(const capture::Interface& iface) override { inputs.on_interface(iface); }
   void read(const std::vector<std::string>& files, const std::string& filter);
+  void read_live();
 
   InputMap inputs;
+  std::vector<std::unique_ptr<capture::Source>> live;  // Feed::fanout: one per interface
+  mutable std::mutex stats_mu;
+  std::vector<capture::CaptureStats> stats;  // of `live`, as of the last look
   Shard* shard = nullptr;
   std::thread thread;
   std::exception_ptr error;
@@ -340,10 +350,13 @@ Run::Run(const config::Settings& s, output::Observer obs, std::vector<std::uniqu
   if (s.outputs.clickhouse.enabled && !s.outputs.clickhouse.events_table.empty())
     clickhouse_ = std::make_unique<output::ClickHouseEvents>(clickhouse_options(s, obs_.hostname), clickhouse_errors_);
   const std::size_t n = s.workers < 1 ? 1 : s.workers;
-  if (n > 1 && feed == Feed::readers) {
+  if (n > 1 && feed != Feed::dispatcher) {
     for (std::size_t i = 0; i < n; ++i) {
       readers_.push_back(std::make_unique<Reader>(*this, i));
-      const sensor::Share share{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(n)};
+      // A fan-out worker's rings hold its own clients' frames only: it keeps them all.
+      const sensor::Share share = feed == Feed::fanout
+                                      ? sensor::Share{}
+                                      : sensor::Share{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(n)};
       shards_.push_back(std::make_unique<Shard>(s, fanout_, dump_.get(), &shared_, &readers_[i]->inputs.names(), share));
       readers_[i]->shard = shards_[i].get();
       if (clickhouse_) shards_.back()->attach_clickhouse(*clickhouse_);
@@ -417,7 +430,7 @@ Run::Run(const config::Settings& s, output::Observer obs, std::vector<std::uniqu
 }
 
 Run::~Run() {
-  stop_replay();
+  stop_reading();
   shared_.end_barrier();  // a reader waiting for the others at a second
   for (auto& r : readers_)
     if (r->thread.joinable()) r->thread.join();
@@ -576,6 +589,37 @@ void Run::Reader::read(const std::vector<std::string>& files, const std::string&
   }
 }
 
+void Run::Reader::read_live() {
+  std::vector<pollfd> fds;
+  for (std::size_t k = 0; k < live.size(); ++k) {
+    inputs.name(static_cast<std::uint8_t>(k), live[k]->name());
+    fds.push_back({live[k]->selectable_fd(), POLLIN, 0});
+  }
+  auto last_stats = std::chrono::steady_clock::now() - std::chrono::seconds(2);
+  while (!run_.stop_.load(std::memory_order_relaxed)) {
+    if (::poll(fds.data(), fds.size(), 100) < 0 && errno != EINTR) throw capture::CaptureError(std::string("poll: ") + std::strerror(errno));
+    for (std::size_t k = 0; k < live.size(); ++k) {
+      inputs.set_source(live[k]->link_type(), static_cast<std::uint8_t>(k));
+      while (live[k]->dispatch(*this, 4096) > 0) {
+      }
+    }
+    // An idle worker's packet time follows the clock (frames are stamped by it), a second behind
+    // so that frames still in the kernel's blocks are not overtaken.
+    timespec wall{};
+    ::clock_gettime(CLOCK_REALTIME, &wall);
+    const sensor::Timestamp now = static_cast<sensor::Timestamp>(wall.tv_sec) * sensor::kNanosPerSecond + wall.tv_nsec;
+    if (clock_.advance(now - sensor::kNanosPerSecond)) second();
+    duties();
+    if (const auto t = std::chrono::steady_clock::now(); t - last_stats >= std::chrono::seconds(1)) {
+      last_stats = t;
+      std::vector<capture::CaptureStats> st;
+      for (const auto& src : live) st.push_back(src->stats());
+      std::lock_guard lock(stats_mu);
+      stats = std::move(st);
+    }
+  }
+}
+
 void Run::Reader::read_dnstap(const std::string& path, std::uint8_t input) {
   const auto reader = dnstap::FrameReader::open_file(path);
   std::span<const std::uint8_t> frame;
@@ -596,14 +640,14 @@ void Run::Reader::read_dnstap(const std::string& path, std::uint8_t input) {
   }
 }
 
-void Run::replay(const std::vector<std::string>& files, const std::string& filter) {
+void Run::start_readers(const std::function<void(Reader&)>& work) {
   readers_busy_.store(readers_.size(), std::memory_order_release);
   for (std::size_t i = 0; i < readers_.size(); ++i) {
     Reader* r = readers_[i].get();
-    r->thread = std::thread([this, r, i, files, filter] {
+    r->thread = std::thread([this, r, i, work] {
       pthread_setname_np(pthread_self(), ("dnsvigil-w" + std::to_string(i)).c_str());
       try {
-        r->read(files, filter);
+        work(*r);
       } catch (...) {
         r->error = std::current_exception();
         stop_.store(true, std::memory_order_relaxed);
@@ -615,7 +659,26 @@ void Run::replay(const std::vector<std::string>& files, const std::string& filte
   }
 }
 
-void Run::end_replay() {
+void Run::replay(const std::vector<std::string>& files, const std::string& filter) {
+  start_readers([files, filter](Reader& r) { r.read(files, filter); });
+}
+
+void Run::start_live(std::vector<std::vector<std::unique_ptr<capture::Source>>> per_worker) {
+  for (std::size_t i = 0; i < readers_.size() && i < per_worker.size(); ++i) readers_[i]->live = std::move(per_worker[i]);
+  start_readers([](Reader& r) { r.read_live(); });
+}
+
+std::vector<Run::RingStats> Run::ring_stats() const {
+  std::vector<RingStats> out;
+  for (std::size_t i = 0; i < readers_.size(); ++i) {
+    const Reader& r = *readers_[i];
+    std::lock_guard lock(r.stats_mu);
+    for (std::size_t k = 0; k < r.stats.size() && k < r.live.size(); ++k) out.push_back({r.live[k]->name(), i, r.stats[k]});
+  }
+  return out;
+}
+
+void Run::end_reading() {
   for (auto& r : readers_)
     if (r->thread.joinable()) r->thread.join();
   for (auto& r : readers_)
@@ -761,7 +824,7 @@ std::uint64_t Run::output_dropped() const {
 
 Run::ReportParts Run::report_parts(unsigned timeout_ms) {
   std::vector<Shard::View> views;
-  if (finished_ || (workers_.empty() && !replaying())) {
+  if (finished_ || (workers_.empty() && !reading())) {
     for (const auto& s : shards_) views.push_back(s->view());
   } else {
     // Workers own their shards: each takes its own view when the request reaches it (through
@@ -826,6 +889,19 @@ std::string Run::metrics(const std::vector<std::pair<std::string, capture::Captu
     p.sample("dnsvigil_capture_dropped_total", "interface=\"" + PromText::escape(iface) + "\",by=\"kernel\"", s.dropped);
     p.sample("dnsvigil_capture_dropped_total", "interface=\"" + PromText::escape(iface) + "\",by=\"interface\"",
              s.if_dropped);
+  }
+  if (const auto rings = ring_stats(); !rings.empty()) {
+    // Kernel fan-out: each worker's ring, so that an overloaded worker shows.
+    p.family("dnsvigil_capture_ring_received_total", "counter", "Packets each worker's ring received (kernel fan-out)");
+    for (const auto& r : rings)
+      p.sample("dnsvigil_capture_ring_received_total",
+               "interface=\"" + PromText::escape(r.interface) + "\",worker=\"" + std::to_string(r.worker) + "\"",
+               r.stats.received);
+    p.family("dnsvigil_capture_ring_dropped_total", "counter", "Packets the kernel dropped because a worker's ring was full");
+    for (const auto& r : rings)
+      p.sample("dnsvigil_capture_ring_dropped_total",
+               "interface=\"" + PromText::escape(r.interface) + "\",worker=\"" + std::to_string(r.worker) + "\"",
+               r.stats.dropped);
   }
   if (dnstap != nullptr) {
     // The listener's own figures; what became of the frames is in the dnstap_* counters above.

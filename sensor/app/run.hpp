@@ -6,6 +6,7 @@
 #include <atomic>
 #include <bitset>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -209,22 +210,36 @@ class Run final : public capture::FrameHandler {
   enum class Feed {
     dispatcher,  ///< one thread reads, decodes and copies each frame to its client's worker
     readers,     ///< a replay of regular files: every worker reads them all and keeps its clients' frames
+    fanout,      ///< live: every worker reads its own kernel rings, which the kernel fills by client
   };
   /// `outputs` and `dump` come from open_outputs() and DumpWriter; Run starts their threads and
-  /// its workers' threads (with Feed::readers, replay() starts the workers).
+  /// its workers' threads (with Feed::readers and Feed::fanout, replay() and start_live() start the workers).
   Run(const config::Settings& s, output::Observer obs, std::vector<std::unique_ptr<output::AlertOutput>> outputs,
       std::unique_ptr<DumpWriter> dump, Feed feed = Feed::dispatcher);
   ~Run() override;
 
   /// Feed::readers: starts the workers, each reading `files` in order (pcap, pcapng or dnstap)
-  /// with the BPF `filter`. The caller polls replaying() and ends with end_replay().
+  /// with the BPF `filter`. The caller polls reading() and ends with end_reading().
   void replay(const std::vector<std::string>& files, const std::string& filter);
+  /// Feed::fanout: starts the workers, worker i capturing from `per_worker[i]` (one source per
+  /// interface, in the same order for every worker, each joined to its interface's fan-out
+  /// group). Packet time also moves on with the clock, so that an idle worker does not hold the
+  /// others at the barrier. The caller ends with stop_reading() and end_reading().
+  void start_live(std::vector<std::vector<std::unique_ptr<capture::Source>>> per_worker);
   /// True while a worker is still reading.
-  [[nodiscard]] bool replaying() const noexcept { return readers_busy_.load(std::memory_order_acquire) != 0; }
-  /// Asks the workers to stop reading (SIGINT).
-  void stop_replay() noexcept { stop_.store(true, std::memory_order_relaxed); }
+  [[nodiscard]] bool reading() const noexcept { return readers_busy_.load(std::memory_order_acquire) != 0; }
+  /// Asks the workers to stop reading (end of a live capture, SIGINT).
+  void stop_reading() noexcept { stop_.store(true, std::memory_order_relaxed); }
   /// Joins the workers; throws what stopped a worker (a capture error) as the one-thread replay would.
-  void end_replay();
+  void end_reading();
+  /// Feed::fanout: kernel statistics of every worker's ring of every interface, as of the
+  /// workers' last look (about once a second).
+  struct RingStats {
+    std::string interface;
+    std::size_t worker = 0;
+    capture::CaptureStats stats;
+  };
+  [[nodiscard]] std::vector<RingStats> ring_stats() const;
 
   void on_frame(sensor::Timestamp ts, dnsparse::Bytes frame, std::uint32_t wire_len) override;
   /// One dnstap frame (a DNS server's log of one message), from a file or a socket.
@@ -287,6 +302,8 @@ class Run final : public capture::FrameHandler {
   void push(std::size_t shard, std::uint16_t kind, sensor::Timestamp ts, dnsparse::Bytes head_extra,
             dnsparse::Bytes body, std::uint8_t input);
   void stop_workers();
+  /// Starts every reader's thread on `work`.
+  void start_readers(const std::function<void(Reader&)>& work);
   /// True when worker threads own the shards (their tables are not read from this thread).
   [[nodiscard]] bool threaded() const noexcept { return shards_.size() > 1; }
 
