@@ -42,7 +42,9 @@ const Key kKeys[] = {
         "Interfaces to capture on; -i on the command line replaces this list.", 0, 0),
     KEY("capture.snaplen", uint, capture.snaplen, "Octets captured per packet.", 96, 262144),
     KEY("capture.buffer_size", size, capture.buffer_size,
-        "Kernel ring buffer per interface (TPACKET_V3). Raise it when pcap_stats reports drops.", 1 << 20,
+        "Kernel ring buffer per interface (TPACKET_V3); with several workers it is shared out among their "
+        "rings (8 MiB each at least). Raise it when pcap_stats reports drops.",
+        1 << 20,
         4294967295.0),
     KEY("capture.promiscuous", boolean, capture.promiscuous, "Put interfaces in promiscuous mode (SPAN/tap ports).", 0,
         0),
@@ -455,7 +457,7 @@ const Key kKeys[] = {
     KEY("run.log_level", choice, run.log_level, "Log level.", 0, 0, kLevels),
     KEY("run.stats_interval", duration, run.stats_interval, "Live capture: a stats line in the log this often.", 1,
         kDay),
-    KEY("workers", uint, workers, "Worker threads; packets are sharded by client address (see -j).", 1, 64),
+    KEY("workers", uint, workers, "Worker threads; packets are sharded by client address (see -j; live capture: kernel fan-out).", 1, 64),
 };
 
 #undef RULE_COMMON
