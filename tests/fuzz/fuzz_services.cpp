@@ -45,7 +45,7 @@ Starts label_starts(std::string_view name) {
   s.at[s.n++] = 0;
   for (std::size_t i = 0; i < name.size(); ++i) {
     if (name[i] == '\\') {
-      i += (i + 1 < name.size() && name[i + 1] >= '0' && name[i + 1] <= '9') ? 3 : 1;
+      i += (i + 1 < name.size() && name[i + 1] >= '0' && name[i + 1] <= '9') ? std::size_t{3} : std::size_t{1};
       continue;
     }
     if (name[i] == '.' && i + 1 < name.size()) s.at[s.n++] = i + 1;
