@@ -19,6 +19,7 @@ test_pkgs=(
   bind9 unbound knot-dnsutils openssl curl
   chromium  # tests/report: the HTML report rendered headless
   clickhouse-server clickhouse-client
+  iptables  # ops:nflog: rules copy DNS to a netfilter log group
 )
 lab_pkgs=(
   bind9 bind9-utils knot knot-dnsutils dnsrecon fierce dnsenum dnsmap gobuster iodine dns2tcp

@@ -141,6 +141,8 @@ class Service {
         sources_.push_back(capture::Source::open_live(live_options(settings_.capture.interfaces[i], filter, 1)));
         spdlog::info("capturing on {} ({}), filter: {}", sources_.back()->name(),
                      capture::link_type_name(sources_.back()->link_type()), filter);
+        if (const std::string notes = sources_.back()->notes(); !notes.empty())
+          spdlog::warn("{}: {}", sources_.back()->name(), notes);
       }
     }
     // Output files are opened as run.user, so that it owns them and can reopen them on SIGHUP.
@@ -338,6 +340,7 @@ class Service {
     capture::LiveOptions lo;
     lo.interface = iface;
     lo.filter = filter;
+    lo.filter_optional = settings_.capture.filter.empty();
     lo.snaplen = static_cast<int>(settings_.capture.snaplen);
     // capture.buffer_size is the interface's: rings of a fan-out group share it (8 MiB at least each).
     const auto mib = static_cast<int>(settings_.capture.buffer_size >> 20);

@@ -49,6 +49,9 @@ class PcapSource final : public Source {
 
   int dispatch(FrameHandler& handler, int max) override {
     const int n = pcap_dispatch(p_, max, &PcapSource::callback, reinterpret_cast<u_char*>(&handler));
+    const int err = errno;
+    // libpcap's NFLOG reader takes an empty non-blocking socket for an error: nothing to read yet.
+    if (n == PCAP_ERROR && live_ && (err == EAGAIN || err == EWOULDBLOCK)) return 0;
     if (n == PCAP_ERROR) throw CaptureError(name_ + ": read error: " + pcap_geterr(p_));
     if (n == PCAP_ERROR_BREAK) return live_ ? 0 : -1;
     if (n == 0 && !live_) return -1;
@@ -81,6 +84,9 @@ class PcapSource final : public Source {
     if (!sensor::link_type_supported(link_type_)) throw unsupported_link(name_, link_type_);
   }
 
+  void note(std::string what) { notes_ = std::move(what); }
+  std::string notes() const override { return notes_; }
+
  private:
   static void callback(u_char* user, const pcap_pkthdr* h, const u_char* bytes) {
     auto* handler = reinterpret_cast<FrameHandler*>(user);
@@ -93,6 +99,7 @@ class PcapSource final : public Source {
   std::string name_;
   bool live_;
   int link_type_ = 0;
+  std::string notes_;
 };
 
 // A pcapng file through PcapngReader. The BPF filter is compiled once per link type (libpcap
@@ -335,7 +342,12 @@ std::unique_ptr<Source> Source::open_live(const LiveOptions& o) {
   }
   auto src = std::make_unique<PcapSource>(p, o.interface, true);
   src->check_link_type();
-  src->set_filter(o.filter.empty() ? default_filter() : o.filter);
+  try {
+    src->set_filter(o.filter.empty() ? default_filter() : o.filter);
+  } catch (const CaptureError& e) {
+    if (!o.filter_optional) throw;
+    src->note("no default filter (" + std::string(pcap_geterr(p)) + "): every packet the interface delivers is read");
+  }
   if (pcap_setnonblock(p, 1, err) != 0) throw CaptureError(o.interface + ": cannot set non-blocking mode: " + err);
   return src;
 }

@@ -29,6 +29,9 @@ struct LiveOptions {
   bool promiscuous = true;
   int timeout_ms = 100;    ///< how long the kernel may hold a block before handing it over
   std::string filter;      ///< BPF expression; empty means default_filter()
+  /// `filter` is the default one: where libpcap compiles no filter for the interface's link
+  /// type (NFLOG: iptables rules choose the packets), capture without it (notes() says so).
+  bool filter_optional = false;
 };
 
 /// The interface the frames of a source come from, where a source has several (a pcapng file).
@@ -85,7 +88,8 @@ class Source {
   /// Stops a blocking dispatch from another thread or a signal handler.
   virtual void break_loop() noexcept = 0;
   /// What a file source passed over or adjusted so far, one line for the log (pcapng: packets
-  /// of unsupported link types, cut frames, bad options, clamped time stamps); empty if nothing.
+  /// of unsupported link types, cut frames, bad options, clamped time stamps), or how a live
+  /// source differs from what was asked (no filter); empty if nothing.
   [[nodiscard]] virtual std::string notes() const { return {}; }
 };
 
