@@ -50,17 +50,19 @@ void SharedView::sync_servers(const std::vector<ServerDelta>& deltas, std::uint6
 void SharedView::sync_domains(const std::vector<std::pair<std::uint64_t, DomainSketch>>& deltas,
                               std::uint64_t min_clients, std::vector<std::uint64_t>& popular) {
   std::lock_guard lock(mu_);
-  for (const auto& [h, sketch] : deltas) {
-    auto it = domains_.find(h);
-    if (it == domains_.end()) {
-      if (domains_.size() >= kMaxDomains) continue;
-      it = domains_.emplace(h, Domain{}).first;
-    }
-    Domain& d = it->second;
+  // Index lines load eight domains ahead, their entries four ahead: the misses overlap.
+  constexpr std::size_t kAhead = 8;
+  for (std::size_t i = 0; i < deltas.size(); ++i) {
+    if (i + kAhead < deltas.size()) domains_.prefetch({deltas[i + kAhead].first});
+    if (i + kAhead / 2 < deltas.size()) domains_.prefetch({deltas[i + kAhead / 2].first}, true);
+    const auto& [h, sketch] = deltas[i];
+    Domain& d = domains_.emplace({h}, 0, [](auto&) {}).first->value;
     d.clients.merge(sketch);
     if (!d.popular && d.clients.estimate() + 0.5 >= static_cast<double>(min_clients)) {
       d.popular = true;
-      popular_.insert(std::upper_bound(popular_.begin(), popular_.end(), h), h);
+      // A domain evicted and merged again may be popular already.
+      const auto at = std::lower_bound(popular_.begin(), popular_.end(), h);
+      if (at == popular_.end() || *at != h) popular_.insert(at, h);
     }
   }
   if (popular.size() != popular_.size()) popular = popular_;  // as above

@@ -15,6 +15,7 @@
 
 #include "dnsvigil/detect/sketch.hpp"
 #include "dnsvigil/sensor/addr.hpp"
+#include "dnsvigil/sensor/table.hpp"
 #include "dnsvigil/sensor/time.hpp"
 
 namespace dnsvigil::detect {
@@ -86,15 +87,19 @@ class SharedView {
     std::uint64_t iterative = 0;
     bool learned = false;
   };
-  struct Domain {
+  struct DomainKey {
+    std::uint64_t hash;
+  };
+  struct Domain {  // zero-filled: no clients, not popular
     DomainSketch clients;
-    bool popular = false;
+    bool popular;
   };
   struct Zone {
     std::map<std::uint32_t, Sketch> periods;
     const void* owner = nullptr;  // the worker that raises this zone's alerts
   };
-  // Bounds: the shared maps never grow past these (new keys beyond are not merged).
+  // Bounds: the shared maps never grow past these (new servers and claims beyond are not
+  // merged; the least recently merged domain makes room for a new one).
   static constexpr std::size_t kMaxServers = 16384, kMaxDomains = 262144, kMaxClaims = 65536;
   std::mutex mu_;
   std::condition_variable tick_cv_;
@@ -102,7 +107,8 @@ class SharedView {
   bool barrier_ended_ = false;
   std::uint64_t servers_version_ = 0;       // bumped by every merge into servers_
   std::map<sensor::IpAddr, Server> servers_;
-  std::unordered_map<std::uint64_t, Domain> domains_;
+  // Every second each worker merges thousands of domains: a table whose lines are fetched ahead.
+  sensor::LruTable<DomainKey, Domain> domains_{kMaxDomains};
   std::vector<sensor::IpAddr> learned_;  // sorted
   std::vector<std::uint64_t> popular_;   // sorted
   std::unordered_map<std::uint64_t, Zone> zones_;
