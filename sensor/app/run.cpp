@@ -158,19 +158,19 @@ void Shard::rebuild_engine(const config::Settings& s, AlertFanout& fanout) {
 void Shard::on_event(const sensor::DnsEvent& ev) {
   if (traffic_) traffic_->on_event(ev);
   if (dump_ != nullptr) {
-    output::write_event_json(ev, json_, names_ != nullptr ? std::string_view((*names_)[ev.input]) : std::string_view{});
+    output::write_event_json(ev, json_, input_name(ev.input));
     chunk_ += json_.line();
     chunk_ += '\n';
     if (chunk_.size() >= kDumpChunk) flush_dump();
   }
-  if (clickhouse_) clickhouse_->add(ev, names_ != nullptr ? std::string_view((*names_)[ev.input]) : std::string_view{});
+  if (clickhouse_) clickhouse_->add(ev, input_name(ev.input));
   if (engine_) engine_->on_event(ev);
 }
 
 void Shard::on_unanswered(const sensor::UnansweredQuery& q) {
   if (traffic_) traffic_->on_unanswered(q);
   if (dump_ != nullptr) {
-    output::write_unanswered_json(q, json_);
+    output::write_unanswered_json(q, json_, input_name(q.input));
     chunk_ += json_.line();
     chunk_ += '\n';
     if (chunk_.size() >= kDumpChunk) flush_dump();

@@ -173,6 +173,9 @@ class Shard final : public sensor::EventSink {
 
  private:
   void publish_snapshot();
+  [[nodiscard]] std::string_view input_name(std::uint8_t input) const noexcept {
+    return names_ != nullptr ? std::string_view((*names_)[input]) : std::string_view{};
+  }
 
   sensor::Pipeline pipeline_;
   std::unique_ptr<detect::Engine> engine_;

@@ -90,6 +90,7 @@ void TransactionTable::on_query(const DnsEvent& q) noexcept {
   p.qclass = q.msg->question().klass;
   p.transfer = p.qtype == dnsparse::rrtype::AXFR || p.qtype == dnsparse::rrtype::IXFR;
   p.resent = p.multi_server = false;
+  p.input = q.input;
   const std::string_view name = q.qname->lower();
   p.name_len = static_cast<std::uint8_t>(std::min(name.size(), kMaxStoredName));
   std::memcpy(p.name, name.data(), p.name_len);
@@ -159,6 +160,7 @@ void TransactionTable::report(const Table::Entry& e, Timestamp now, EventSink& s
   q.id = e.key.id;
   q.qtype = e.value.qtype;
   q.qclass = e.value.qclass;
+  q.input = e.value.input;
   q.name_cut = e.value.name_len > kMaxStoredName;
   q.name = std::string_view(e.value.name, q.name_cut ? kMaxStoredName : e.value.name_len);
   sink.on_unanswered(q);

@@ -17,6 +17,14 @@ void timestamp(Json& j, std::string_view key, sensor::Timestamp ts) {
   j.key(key).str_with([&](TextWriter& w) { sensor::write_rfc3339(ts, w); });
 }
 
+// The capture interface (a live -i, or a pcapng file's if_name), when the input has a name.
+void ingress(Json& j, std::string_view interface) {
+  if (interface.empty()) return;
+  j.key("observer").begin_object().key("ingress").begin_object().key("interface").begin_object();
+  j.kv("name", interface);
+  j.end_object().end_object().end_object();
+}
+
 void endpoint(Json& j, std::string_view key, const sensor::IpAddr& ip, std::uint16_t port) {
   j.key(key).begin_object();
   j.key("ip").str_with([&](TextWriter& w) { ip.write(w); });
@@ -123,11 +131,8 @@ void write_event_json(const DnsEvent& ev, Json& j, std::string_view interface) {
     if (!ev.server_identity.empty()) j.kv("name", ev.server_identity);
     if (!ev.server_version.empty()) j.kv("version", ev.server_version);
     j.end_object();
-  } else if (ev.dnstap == 0 && !interface.empty()) {
-    // The capture interface (a live -i, or a pcapng file's if_name).
-    j.key("observer").begin_object().key("ingress").begin_object().key("interface").begin_object();
-    j.kv("name", interface);
-    j.end_object().end_object().end_object();
+  } else if (ev.dnstap == 0) {
+    ingress(j, interface);
   }
 
   endpoint(j, "source", ev.src, ev.sport);
@@ -214,7 +219,7 @@ void write_event_json(const DnsEvent& ev, Json& j, std::string_view interface) {
   j.end_object();
 }
 
-void write_unanswered_json(const sensor::UnansweredQuery& q, Json& j) {
+void write_unanswered_json(const sensor::UnansweredQuery& q, Json& j, std::string_view interface) {
   j.clear();
   j.begin_object();
   timestamp(j, "@timestamp", q.query_ts);
@@ -231,6 +236,7 @@ void write_unanswered_json(const sensor::UnansweredQuery& q, Json& j) {
   j.kv("protocol", "dns");
   j.kv("type", q.client.is_v4() ? "ipv4" : "ipv6");
   j.end_object();
+  ingress(j, interface);
   endpoint(j, "source", q.client, q.client_port);
   endpoint(j, "destination", q.server, q.server_port);
   j.key("dns").begin_object();

@@ -368,9 +368,12 @@ TEST_CASE("event json: an unanswered query, with a cut name", "[json][event]") {
   CHECK(v["dnsvigil"]["unanswered"].b);
   CHECK(v["dnsvigil"]["name_truncated"].b);
   CHECK(v["dnsvigil"]["given_up"].text == "1970-01-01T00:16:45.000000001Z");
+  CHECK_FALSE(v["observer"].exists());
   q.name_cut = false;
-  output::write_unanswered_json(q, j);
-  CHECK_FALSE(parse_ok(j.line())["dnsvigil"]["name_truncated"].exists());
+  output::write_unanswered_json(q, j, "eth1");
+  const json::Value named = parse_ok(j.line());
+  CHECK_FALSE(named["dnsvigil"]["name_truncated"].exists());
+  CHECK(named["observer"]["ingress"]["interface"]["name"].text == "eth1");
 }
 
 TEST_CASE("json_check: the validator itself rejects what it must", "[json]") {

@@ -49,7 +49,11 @@ struct Sink final : EventSink {
                       std::string(ev.qname->text()), std::string(ev.qname->registered_domain()), ev.size,
                       ev.msg->header().id, std::string(j.line())});
   }
-  void on_unanswered(const UnansweredQuery& q) override { unanswered.emplace_back(q.name); }
+  std::vector<std::uint8_t> unanswered_input;
+  void on_unanswered(const UnansweredQuery& q) override {
+    unanswered.emplace_back(q.name);
+    unanswered_input.push_back(q.input);
+  }
   void on_tick(Timestamp now) override { ticks.push_back(now); }
 };
 
@@ -314,9 +318,11 @@ TEST_CASE("pipeline: unanswered queries are reported as packet time passes, and 
   CHECK_FALSE(s.ticks.empty());
   CHECK(p.transactions_pending() == 0);
 
-  frame(p, Ipv4{}.build(udp(1113, 53, query(3, "third.example.com"))), t0 + 4 * kSec, dlt::kRaw);
+  // An unanswered query keeps its input (the interface it came from, named in its JSON).
+  frame(p, Ipv4{}.build(udp(1113, 53, query(3, "third.example.com"))), t0 + 4 * kSec, dlt::kRaw, 7);
   p.finish();
   CHECK(s.unanswered.back() == "third.example.com");
+  CHECK(s.unanswered_input == std::vector<std::uint8_t>{0, 0, 7});
   CHECK(s.ticks.back() == t0 + 4 * kSec);
 }
 

@@ -69,6 +69,7 @@ struct UnansweredQuery {
   std::uint16_t qtype = 0, qclass = 0;
   std::string_view name;        ///< lower case; cut to kMaxStoredName octets (see name_cut)
   bool name_cut = false;
+  std::uint8_t input = 0;       ///< the query's DnsEvent::input
 };
 
 /// A packet to a watched port that carries no readable DNS (DNS over TLS on 853, DoQ): the

@@ -93,6 +93,7 @@ class TransactionTable {
     bool resent;        // retransmitted (same port and id): answers to each copy may differ
     bool multi_server;  // the same port and id went to several servers: any of them may answer
     std::uint8_t name_len;
+    std::uint8_t input;  // DnsEvent::input of the query
     char name[kMaxStoredName];
   };
   struct Answered {  // 24 octets: probed for every query (retransmissions)

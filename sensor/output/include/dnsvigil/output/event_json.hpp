@@ -18,6 +18,7 @@ void write_record_data(const dnsparse::Message& m, const dnsparse::RecordView& r
 void write_event_json(const sensor::DnsEvent& ev, Json& j, std::string_view interface = {});
 
 /// Writes an unanswered query (event.outcome "failure", event.action "dns-unanswered").
-void write_unanswered_json(const sensor::UnansweredQuery& q, Json& j);
+/// `interface`: the name of the query's input (observer.ingress.interface.name), as for events.
+void write_unanswered_json(const sensor::UnansweredQuery& q, Json& j, std::string_view interface = {});
 
 }  // namespace dnsvigil::output
