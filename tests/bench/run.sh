@@ -339,6 +339,10 @@ if ((scaling)) && command -v taskset >/dev/null; then
     best_one=$(awk -v a="$best_one" -v b="$m_wall" 'BEGIN{print (b < a) ? b : a}')
     inv_sum=$(awk -v s="$inv_sum" -v t="$m_wall" 'BEGIN{printf "%.6f", s + 1 / t}')
   done
+  # From standard input a dispatcher thread reads and hands packets over; from a file every
+  # worker reads it and keeps its own clients' packets.
+  measure piped bash -c '"$0" -q -c "$1" -r - --alerts-json /dev/null -j "$2" <"$3"' "$dnsvigil" "$config" "$nw" "$f"
+  printf '%-28s %8s %8s %11s %8s\n' "$nw workers, -r - (dispatcher)" "$m_wall" "$m_cpu" "$(pps "$np" "$m_wall")" "$m_rss"
   measure many "$dnsvigil" -q -c "$config" -r "$f" --alerts-json /dev/null -j "$nw"
   printf '%-28s %8s %8s %11s %8s\n' "$nw workers (-j $nw)" "$m_wall" "$m_cpu" "$(pps "$np" "$m_wall")" "$m_rss"
   hr
