@@ -88,15 +88,22 @@ class Assembler {
   std::vector<Fixup> fixups_;
 };
 
-// With X at the transport header: to `src` when the destination port is a DNS port, else to
-// `dst` when the source port is, else to `src`. The two `ja` at the end keep every conditional
-// jump within the block.
+// With X at the transport header and the protocol in M[2]: to `src` when the destination port
+// is a DNS port, else to `dst` when the source port is; on other ports (DNS the sensor
+// recognises by its shape) a UDP datagram whose payload has the QR bit of a DNS response goes to
+// `dst`, anything else to `src`. The two `ja` at the end keep every conditional jump within the
+// block.
 void pick_side(Assembler& a, const std::vector<std::uint16_t>& ports, Assembler::Label src, Assembler::Label dst) {
-  const Assembler::Label to_src = a.label(), to_dst = a.label();
+  const Assembler::Label to_src = a.label(), to_dst = a.label(), udp = a.label();
   a.op(BPF_LD | BPF_H | BPF_IND, net(2));  // destination port
   for (const std::uint16_t p : ports) a.jump(BPF_JEQ, p, to_src);
   a.op(BPF_LD | BPF_H | BPF_IND, net(0));  // source port
   for (const std::uint16_t p : ports) a.jump(BPF_JEQ, p, to_dst);
+  a.op(BPF_LD | BPF_MEM, 2);
+  a.jump(BPF_JEQ, kProtoUdp, udp, to_src);
+  a.bind(udp);
+  a.op(BPF_LD | BPF_B | BPF_IND, net(8 + 2));  // the DNS header's flags: QR is the top bit
+  a.jump(BPF_JSET, 0x80, to_dst, to_src);
   a.bind(to_src);
   a.ja(src);
   a.bind(to_dst);
@@ -155,6 +162,7 @@ std::vector<sock_filter> fanout_program(const std::vector<std::uint16_t>& dns_po
     a.op(BPF_LD | BPF_H | BPF_IND, net(6));  // flags, fragment offset
     a.jump(BPF_JSET, kIpv4FragmentBits, fragment);
     a.op(BPF_LD | BPF_B | BPF_IND, net(9));  // protocol
+    a.op(BPF_ST, 2);
     a.jump(BPF_JEQ, kProtoUdp, transport);
     a.jump(BPF_JEQ, kProtoTcp, transport);
     a.op(BPF_RET | BPF_K, 0);
@@ -204,6 +212,7 @@ std::vector<sock_filter> fanout_program(const std::vector<std::uint16_t>& dns_po
     a.bind(fragment);
     a.ja(dst6);
     a.bind(transport);
+    a.op(BPF_ST, 2);  // the protocol
     pick_side(a, ports, src6, dst6);
   }
 

@@ -139,8 +139,9 @@ std::uint32_t run(const std::vector<sock_filter>& prog, const Skb& skb) {
 
 constexpr std::uint16_t kClientPort = 40000;
 
-Octets l4(bool tcp, std::uint16_t sport, std::uint16_t dport) {
-  const Octets msg = test::query(0x1234, "www.example.com");
+Octets l4(bool tcp, std::uint16_t sport, std::uint16_t dport, bool response = false) {
+  Octets msg = test::query(0x1234, "www.example.com");
+  if (response) msg[2] |= 0x80;  // QR
   return tcp ? test::tcp(sport, dport, 1, 1, 0x18, test::framed(msg)) : test::udp(sport, dport, msg);
 }
 
@@ -161,7 +162,7 @@ Skb query(const IpAddr& client, const IpAddr& server, bool tcp, std::uint16_t po
   return ip(client, server, tcp ? 6 : 17, l4(tcp, kClientPort, port));
 }
 Skb response(const IpAddr& client, const IpAddr& server, bool tcp, std::uint16_t port = 53) {
-  return ip(server, client, tcp ? 6 : 17, l4(tcp, port, kClientPort));
+  return ip(server, client, tcp ? 6 : 17, l4(tcp, port, kClientPort, true));
 }
 
 // The packet with `tags` VLAN tags left in its data (the kernel took the outer one off into the
@@ -294,9 +295,13 @@ TEST_CASE("fanout: DNS ports, other ports, IPv4 options", "[fanout]") {
   CHECK(run(prog, response(client, server, false, 5353)) == c);
   CHECK(run(prog, response(client, server, true, 853)) == c);
   CHECK(run(prog, query(client, server, true, 853)) == c);
-  // Neither port a DNS port: the source, either way.
+  // Neither port a DNS port: UDP by the QR bit (a response goes to its destination), TCP by
+  // the source.
   CHECK(run(prog, query(client, server, false, 8053)) == c);
-  CHECK(run(prog, response(client, server, false, 8053)) == s);
+  CHECK(run(prog, response(client, server, false, 8053)) == c);
+  CHECK(run(prog, query(client, server, true, 8053)) == c);
+  CHECK(run(prog, response(client, server, true, 8053)) == s);
+  CHECK(run(prog, ip(server, client, 17, test::udp(8053, kClientPort, test::query(7, "x.example")))) == s);
   // Both ports DNS ports (server to server): the destination port decides, the source is the client.
   CHECK(run(prog, ip(client, server, 17, test::udp(53, 53, {}))) == c);
   // The ports sit past IPv4 options (IHL 7).

@@ -6,11 +6,13 @@
 //   - UDP or TCP with the destination port in dns_ports: the source (a query, or a client's TCP
 //     segment);
 //   - otherwise with the source port in dns_ports: the destination (a response);
-//   - neither port a DNS port (DNS on other ports, recognised by the sensor's heuristic), or an
-//     IPv6 packet whose header chain reaches neither UDP, TCP nor a Fragment header within three
-//     hop-by-hop, routing or destination-options headers: the source. (So a response on another
-//     port goes by its server, where the offline routing, which judges the message, takes the
-//     client);
+//   - neither port a DNS port (DNS on other ports, recognised by the sensor's heuristic): for UDP
+//     the destination when the payload's third octet has the top bit set (a DNS response's QR
+//     bit), else the source, as the sensor judges such DNS; for TCP the source (so the server's
+//     half of a TCP connection on another port goes by its server, where the offline routing,
+//     which remembers the connection, takes the client);
+//   - an IPv6 packet whose header chain reaches neither UDP, TCP nor a Fragment header within
+//     three hop-by-hop, routing or destination-options headers: the source;
 //   - an IP fragment (IPv4 MF set or offset != 0; IPv6 with a Fragment header): the destination.
 //     Later pieces carry no ports, yet all pieces of a datagram must reach the one socket that
 //     reassembles it, so the choice can use addresses only. DNS datagrams that fragment are
