@@ -216,6 +216,17 @@ void Shard::finish() {
 void Shard::publish_snapshot() {
   std::lock_guard lock(snap_mu_);
   snapshot_ = pipeline_.counters();
+  engine_snapshot_ = engine_counts();
+}
+
+Shard::EngineCounts Shard::engine_counts() const noexcept {
+  if (!engine_) return {};
+  return {engine_->suppressed(), engine_->folded(), engine_->role_explained()};
+}
+
+Shard::EngineCounts Shard::engine_counts_snapshot() const {
+  std::lock_guard lock(snap_mu_);
+  return engine_snapshot_;
 }
 
 sensor::Counters Shard::counters_snapshot() const {
@@ -770,19 +781,20 @@ sensor::Counters Run::counters() const {
 }
 
 namespace {
-// The sum of an engine counter over every shard.
+// The sum of an engine counter over every shard; workers' engines as of their last tick.
 template <class Shards>
-std::uint64_t engines_sum(const Shards& shards, std::uint64_t (detect::Engine::*counter)() const noexcept) {
+std::uint64_t engines_sum(const Shards& shards, bool threaded, std::uint64_t Shard::EngineCounts::*field) {
   std::uint64_t n = 0;
-  for (const auto& s : shards)
-    if (s->engine() != nullptr) n += (s->engine()->*counter)();
+  for (const auto& s : shards) n += (threaded ? s->engine_counts_snapshot() : s->engine_counts()).*field;
   return n;
 }
 }  // namespace
 
-std::uint64_t Run::suppressed() const { return engines_sum(shards_, &detect::Engine::suppressed); }
-std::uint64_t Run::folded() const { return engines_sum(shards_, &detect::Engine::folded); }
-std::uint64_t Run::role_explained() const { return engines_sum(shards_, &detect::Engine::role_explained); }
+std::uint64_t Run::suppressed() const { return engines_sum(shards_, threaded(), &Shard::EngineCounts::suppressed); }
+std::uint64_t Run::folded() const { return engines_sum(shards_, threaded(), &Shard::EngineCounts::folded); }
+std::uint64_t Run::role_explained() const {
+  return engines_sum(shards_, threaded(), &Shard::EngineCounts::role_explained);
+}
 
 Learned Learned::of(const detect::Engine& e, std::size_t max_clients) {
   Learned l;

@@ -156,6 +156,12 @@ class Shard final : public sensor::EventSink {
   void flush_dump();
   /// Counters and table sizes as of the last tick (safe to read from another thread).
   [[nodiscard]] sensor::Counters counters_snapshot() const;
+  /// The engine's alert bookkeeping: now (the owning thread), or as of the last tick (any thread).
+  struct EngineCounts {
+    std::uint64_t suppressed = 0, folded = 0, role_explained = 0;
+  };
+  [[nodiscard]] EngineCounts engine_counts() const noexcept;
+  [[nodiscard]] EngineCounts engine_counts_snapshot() const;
 
   /// What the HTML report takes from a shard.
   struct View {
@@ -188,6 +194,7 @@ class Shard final : public sensor::EventSink {
   std::string chunk_;
   mutable std::mutex snap_mu_;
   sensor::Counters snapshot_;
+  EngineCounts engine_snapshot_;
   std::unique_ptr<output::Traffic> traffic_;  // when outputs.report.path is set
   mutable std::mutex view_mu_;
   View view_;
