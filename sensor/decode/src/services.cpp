@@ -66,6 +66,13 @@ void ServiceCatalogue::add_text(std::string_view text, const std::string& source
       problems.push_back(where() + "'" + domain + "' is not a domain name");
       continue;
     }
+    // Names are matched by the hashes of their last QueryName::kSuffixHashes labels: a deeper entry would
+    // never match (found by fuzz_services).
+    if (label_count(domain) > QueryName::kSuffixHashes) {
+      problems.push_back(where() + "'" + domain + "' has more than " + std::to_string(QueryName::kSuffixHashes) +
+                         " labels: such entries are not supported");
+      continue;
+    }
     std::string description;
     std::getline(in >> std::ws, description);
     while (!description.empty() && (description.back() == ' ' || description.back() == '\r')) description.pop_back();

@@ -124,9 +124,11 @@ TEST_CASE("services: bad lines are reported as source:line and skipped", "[servi
       "cloud a..b.com\n"                   // 7: empty label
       "cloud .\n"                          // 8: the root is no domain
       "cloud " + std::string(64, 'a') + ".com\n"  // 9: label over 63 octets
-      "update also-good.example\n",        // 10
+      "update also-good.example\n"         // 10
+      "cdn a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q\n"  // 11: 17 labels, more than names are matched by
+      "cdn b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q\n",   // 12: 16 labels: kept
       problems);
-  REQUIRE(problems.size() == 7);
+  REQUIRE(problems.size() == 8);
   CHECK(problems[0].starts_with("test.txt:3: unknown kind 'blacklist'"));
   CHECK(problems[1] == "test.txt:4: a domain must follow the kind");
   CHECK(problems[2] == "test.txt:5: a domain must follow the kind");
@@ -135,10 +137,13 @@ TEST_CASE("services: bad lines are reported as source:line and skipped", "[servi
   CHECK(problems[5].starts_with("test.txt:8: "));
   CHECK(problems[6].starts_with("test.txt:9: '"));
   CHECK(problems[6].ends_with("' is not a domain name"));
-  // The good lines around them are kept.
-  REQUIRE(c.size() == 2);
+  CHECK(problems[7] == "test.txt:11: 'a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q' has more than 16 labels: such entries are "
+                       "not supported");
+  // The good lines around them are kept, and the deepest supported entry is found.
+  REQUIRE(c.size() == 3);
   CHECK(c.entries()[0].domain == "good.example");
   CHECK(c.entries()[1].domain == "also-good.example");
+  CHECK(c.find("x.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q") == &c.entries()[2]);
   CHECK(c.find("bad.example") == nullptr);
 }
 
