@@ -835,6 +835,30 @@ def scrape(url: str, netns: str | None = None, timeout: float = 5) -> tuple[str,
 # Network namespaces
 
 
+def remove_netns(*names: str) -> None:
+    """Deletes these network namespaces, killing what still runs in them (a test's own)."""
+    for ns in names:
+        if Path(f"/run/netns/{ns}").exists():
+            pids = subprocess.run(["ip", "netns", "pids", ns], stdout=subprocess.PIPE, text=True).stdout.split()
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+            subprocess.run(["ip", "netns", "delete", ns], stderr=subprocess.DEVNULL)
+
+
+def service_yaml(metrics: str) -> str:
+    """The metrics endpoint on `metrics` and a run that stays root with no periodic stats lines."""
+    return f"""metrics:
+  enabled: true
+  listen: {metrics}
+run:
+  user: ""
+  stats_interval: 1h
+"""
+
+
 class Netns:
     """Two namespaces `<prefix>c` (client) and `<prefix>s` (server) joined by veth
     `<prefix>c0` <-> `<prefix>s0`, addresses <net>.2 (and .3) and <net>.1 (a /24)."""
@@ -868,16 +892,7 @@ class Netns:
         return run(["ip", "netns", "exec", ns, *cmd], check_rc=check_rc, **kw)
 
     def _remove(self) -> None:
-        for ns in (self.client, self.server):
-            if Path(f"/run/netns/{ns}").exists():
-                # Processes still in the namespace were started by this test (names are ours).
-                pids = subprocess.run(["ip", "netns", "pids", ns], stdout=subprocess.PIPE, text=True).stdout.split()
-                for pid in pids:
-                    try:
-                        os.kill(int(pid), signal.SIGKILL)
-                    except (ProcessLookupError, ValueError):
-                        pass
-                subprocess.run(["ip", "netns", "delete", ns], stderr=subprocess.DEVNULL)
+        remove_netns(self.client, self.server)
 
     def dig(self, *args: str, source: str | None = None, timeout: int = 3) -> str:
         """dig from the client namespace to the server."""

@@ -56,13 +56,7 @@ def dnsvigil_config(extra: str = "") -> str:
     return f"""# dnsvigil ops test (tests/ops/test_dnstap.py)
 network:
   internal: [{NET}.0/24]
-metrics:
-  enabled: true
-  listen: {METRICS}
-run:
-  user: ""
-  stats_interval: 1h
-{extra}"""
+{ops.service_yaml(METRICS)}{extra}"""
 
 
 def make_certs(d: Path) -> None:

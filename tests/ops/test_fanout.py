@@ -167,16 +167,7 @@ class Link:
         return ops.run(["ip", "netns", "exec", ns, *cmd], check_rc=check_rc, **kw)
 
     def _remove(self) -> None:
-        for ns in (self.sender, self.capture):
-            if Path(f"/run/netns/{ns}").exists():
-                # Processes still in the namespace were started by this test (names are ours).
-                pids = subprocess.run(["ip", "netns", "pids", ns], stdout=subprocess.PIPE, text=True).stdout.split()
-                for pid in pids:
-                    try:
-                        os.kill(int(pid), signal.SIGKILL)
-                    except (ProcessLookupError, ValueError):
-                        pass
-                subprocess.run(["ip", "netns", "delete", ns], stderr=subprocess.DEVNULL)
+        ops.remove_netns(self.sender, self.capture)
 
 
 def traffic(binary: str, root: Path, d: Path) -> tuple[Path, bool, str]:
@@ -213,14 +204,7 @@ def body(cleanup: ops.Cleanup) -> None:
     # The same detection settings live and offline; the bench network for the dnsgen mix.
     base = (root / "tests" / "bench" / "gen" / "bench-config.yaml").read_text() if many_clients else ""
     conf, conf_off = d / "live.yaml", d / "offline.yaml"
-    conf.write_text(base + f"""
-metrics:
-  enabled: true
-  listen: {METRICS}
-run:
-  user: ""
-  stats_interval: 1h
-""")
+    conf.write_text(base + "\n" + ops.service_yaml(METRICS))
     conf_off.write_text(base + """
 run:
   user: ""

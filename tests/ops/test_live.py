@@ -43,13 +43,7 @@ network:
   internal: [{NET}.0/24]
   resolvers: [{NET}.1]
   monitored_zones: [{ops.ZONE}]
-metrics:
-  enabled: true
-  listen: {METRICS}
-run:
-  user: ""
-  stats_interval: 1h
-{extra}"""
+{ops.service_yaml(METRICS)}{extra}"""
 
 
 def body(cleanup: ops.Cleanup) -> None:
