@@ -110,7 +110,10 @@ class Enumeration final : public Detector {
         candidates_(s.max_keys * kCandidatesPerKey),
         nx_(s.max_keys * kCandidatesPerKey),  // one small entry per client with NXDOMAIN answers
         zones_(1024),
-        pool_(s.sketch_pool) {
+        pool_(s.sketch_pool),
+        // The gate in front of nx_ is as wide as nx_ holds clients (2^16 with the default
+        // max_keys), at least 4096: a small table needs no 512 KiB gate to halve every period.
+        gate_(std::max<std::uint64_t>(s.max_keys * kCandidatesPerKey, 4096)) {
     // Promote well before the lowest threshold can be reached.
     const std::uint64_t lowest = std::min({s.distinct_10m, s.distinct_1h, s.distinct_any});
     promote_at_ = static_cast<std::uint8_t>(std::clamp<std::uint64_t>(lowest / 3, 2, kCandidateNames));

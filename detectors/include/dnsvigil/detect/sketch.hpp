@@ -208,17 +208,20 @@ struct Distinct {
   static constexpr std::uint64_t spread(std::uint32_t f) noexcept { return std::uint64_t{f} * 0x9E3779B97F4A7C15ULL; }
 };
 
-/// Count-min sketch of key hashes (Cormode & Muthukrishnan 2005), 4 rows of 2^16 saturating
-/// 16-bit counters (512 KiB), halved every decay period: a cheap gate in front of per-key
-/// state, so that floods of keys seen once or twice never allocate state.
+/// Count-min sketch of key hashes (Cormode & Muthukrishnan 2005), 4 rows of `width` saturating
+/// 16-bit counters (at most 2^16 a row: 512 KiB), halved every decay period: a cheap gate in
+/// front of per-key state, so that floods of keys seen once or twice never allocate state.
 class CountMin {
  public:
-  CountMin() : rows_(kRows * kWidth, 0) {}
+  static constexpr std::size_t kMaxWidth = std::size_t{1} << 16;
+  /// `width`: counters per row, rounded up to a power of two, at most kMaxWidth.
+  explicit CountMin(std::size_t width = kMaxWidth)
+      : mask_(std::bit_ceil(std::clamp<std::size_t>(width, 1, kMaxWidth)) - 1), rows_(kRows * (mask_ + 1), 0) {}
   /// Adds one occurrence and returns the new estimate.
   std::uint16_t add(std::uint64_t h) noexcept {
     std::uint16_t est = 0xFFFF;
     for (std::size_t r = 0; r < kRows; ++r) {
-      std::uint16_t& c = rows_[r * kWidth + ((h >> (r * 16)) & (kWidth - 1))];
+      std::uint16_t& c = rows_[r * (mask_ + 1) + ((h >> (r * 16)) & mask_)];
       if (c != 0xFFFF) ++c;
       if (c < est) est = c;
     }
@@ -227,7 +230,7 @@ class CountMin {
   [[nodiscard]] std::uint16_t get(std::uint64_t h) const noexcept {
     std::uint16_t est = 0xFFFF;
     for (std::size_t r = 0; r < kRows; ++r) {
-      const std::uint16_t c = rows_[r * kWidth + ((h >> (r * 16)) & (kWidth - 1))];
+      const std::uint16_t c = rows_[r * (mask_ + 1) + ((h >> (r * 16)) & mask_)];
       if (c < est) est = c;
     }
     return est;
@@ -238,7 +241,8 @@ class CountMin {
   }
 
  private:
-  static constexpr std::size_t kRows = 4, kWidth = 1u << 16;
+  static constexpr std::size_t kRows = 4;
+  std::size_t mask_;
   std::vector<std::uint16_t> rows_;
 };
 
