@@ -205,6 +205,16 @@ struct Policy::Learned {
   sensor::LruTable<Key, State> table{4096};
   std::size_t resolvers = 0;
   std::vector<IpAddr> dirty;  // servers to push at the next sync (bounded by the table)
+  bool users_changed = false;  // since the last refresh: the de-facto resolvers may differ
+
+  State& at(const IpAddr& server, Timestamp ts) {
+    auto [e, inserted] = table.emplace({server}, ts, [&](auto& victim) {
+      if (victim.value.resolver) --resolvers;
+      if (victim.value.users.estimate() > 0) users_changed = true;
+    });
+    (void)inserted;
+    return e->value;
+  }
 
   void touched(State& st, const IpAddr& server) {
     if (st.dirty || dirty.size() >= 4096) return;
@@ -364,7 +374,8 @@ void Policy::sync(SharedView& shared) {
 
 void Policy::refresh() noexcept {
   // With several workers the de-facto resolvers come from the shared view (sync).
-  if (shared_mode_ || !resolvers_.empty()) return;
+  if (shared_mode_ || !resolvers_.empty() || !learned_->users_changed) return;
+  learned_->users_changed = false;
   std::vector<std::pair<IpAddr, double>> used;
   learned_->table.for_each([&](auto& e) {
     if (e.value.users.estimate() > 0) used.emplace_back(e.key.server, e.value.users.estimate());
@@ -568,15 +579,12 @@ void Policy::observe(const sensor::DnsEvent& ev, const NameTraits& t) noexcept {
   if (!resolvers_.empty()) return;
   // A server's dnstap of its own upstream work (RESOLVER_*, FORWARDER_*): it is a resolver.
   if (ev.upstream() && query) {
-    auto [e, inserted] = learned_->table.emplace({ev.src}, ev.ts, [&](auto& victim) {
-      if (victim.value.resolver) --learned_->resolvers;
-    });
-    (void)inserted;
-    if (!e->value.resolver) {
-      e->value.resolver = true;
-      e->value.iterative = std::max<std::uint32_t>(e->value.iterative, 3);  // shared with other workers as such
+    Learned::State& st = learned_->at(ev.src, ev.ts);
+    if (!st.resolver) {
+      st.resolver = true;
+      st.iterative = std::max<std::uint32_t>(st.iterative, 3);  // shared with other workers as such
       ++learned_->resolvers;
-      learned_->touched(e->value, ev.src);
+      learned_->touched(st, ev.src);
     }
     return;
   }
@@ -584,14 +592,13 @@ void Policy::observe(const sensor::DnsEvent& ev, const NameTraits& t) noexcept {
     const bool rd = ev.msg->header().rd();
     // Iterative resolution: a recursive resolver asks outside servers with RD=0, stubs never do.
     if (!rd && (ev.dport != 53 || internal(ev.dst))) return;
-    auto [e, inserted] = learned_->table.emplace({rd ? ev.dst : ev.src}, ev.ts, [&](auto& victim) {
-      if (victim.value.resolver) --learned_->resolvers;
-    });
-    (void)inserted;
-    Learned::State& st = e->value;
+    Learned::State& st = learned_->at(rd ? ev.dst : ev.src, ev.ts);
     if (rd) {
       // The servers internal clients send recursive queries to: the site's de-facto resolvers.
-      if (st.users.add(XXH3_64bits(ev.src.bytes.data(), ev.src.bytes.size()))) learned_->touched(st, ev.dst);
+      if (st.users.add(XXH3_64bits(ev.src.bytes.data(), ev.src.bytes.size()))) {
+        learned_->users_changed = true;
+        learned_->touched(st, ev.dst);
+      }
       return;
     }
     learned_->touched(st, ev.src);
@@ -605,11 +612,7 @@ void Policy::observe(const sensor::DnsEvent& ev, const NameTraits& t) noexcept {
   const IpAddr& server = ev.src;
   const IpAddr& client = ev.dst;
   if (server == client || !internal(server) || !internal(client)) return;
-  auto [e, inserted] = learned_->table.emplace({server}, ev.ts, [&](auto& victim) {
-    if (victim.value.resolver) --learned_->resolvers;
-  });
-  (void)inserted;
-  Learned::State& st = e->value;
+  Learned::State& st = learned_->at(server, ev.ts);
   const bool changed = st.clients.add(XXH3_64bits(client.bytes.data(), client.bytes.size()));
   if (changed) learned_->touched(st, server);
   if (changed && !st.resolver && st.clients.estimate() + 0.5 >= static_cast<double>(learn_min_clients_)) {
