@@ -29,7 +29,7 @@ constexpr std::uint16_t kOptIfTsOffset = 14;
 
 // Read from the descriptor this much at a time (or what a pipe has): a chunk holds thousands of
 // DNS-sized packets.
-constexpr std::size_t kReadChunk = 1u << 20;
+constexpr std::size_t kReadChunk = 1u << 20, kFirstChunk = 1u << 16;
 
 std::string hex32(std::uint32_t v) {
   static constexpr char digits[] = "0123456789ABCDEF";
@@ -68,7 +68,7 @@ bool looks_like_pcapng(dnsparse::Bytes head) noexcept {
 }
 
 PcapngReader::PcapngReader(int fd, dnsparse::Bytes prefix) : fd_(fd) {
-  buf_.resize(std::max(kReadChunk, prefix.size()));
+  buf_.resize(std::max(kFirstChunk, prefix.size()));
   std::copy(prefix.begin(), prefix.end(), buf_.begin());
   end_ = prefix.size();
 }
@@ -97,9 +97,12 @@ bool PcapngReader::fill(std::size_t n) noexcept {
     end_ -= begin_;
     begin_ = 0;
   }
-  if (buf_.size() < n) {
+  // The buffer starts small (a short file costs no 1 MiB) and doubles with every refill up to
+  // kReadChunk, or to what one block needs.
+  const std::size_t want = std::max(n, std::min(buf_.size() * 2, kReadChunk));
+  if (buf_.size() < want) {
     try {
-      buf_.resize(n);
+      buf_.resize(want);
     } catch (const std::bad_alloc&) {
       read_errno_ = ENOMEM;
       return false;
