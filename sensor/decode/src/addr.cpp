@@ -66,16 +66,6 @@ std::optional<Prefix> Prefix::parse(std::string_view text) noexcept {
   return p;
 }
 
-bool Prefix::contains(const IpAddr& a) const noexcept {
-  if (a.is_v4() != v4) return false;
-  const unsigned full = bits / 8;
-  if (std::memcmp(a.bytes.data(), base.bytes.data(), full) != 0) return false;
-  const unsigned rest = bits % 8;
-  if (rest == 0) return true;
-  const auto mask = static_cast<std::uint8_t>(0xFF << (8 - rest));
-  return (a.bytes[full] & mask) == base.bytes[full];
-}
-
 namespace {
 bool in(const IpAddr& a, std::string_view prefix) noexcept {
   const auto p = Prefix::parse(prefix);

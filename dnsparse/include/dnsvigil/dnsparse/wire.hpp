@@ -29,6 +29,14 @@ using Bytes = std::span<const std::uint8_t>;
   return v;
 }
 
+/// Big-endian 64-bit load from eight readable octets at p.
+[[nodiscard]] inline std::uint64_t load_be64(const std::uint8_t* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  return v;
+}
+
 /// A cursor over wire bytes with a sticky error: a read past the end sets failed()
 /// and returns zero (or an empty view); callers check failed() once after a group of reads.
 class Cursor {

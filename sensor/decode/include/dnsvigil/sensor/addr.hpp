@@ -78,7 +78,15 @@ struct Prefix {
   bool v4 = false;        ///< an IPv4 prefix: matches IPv4 addresses only, and an IPv6 one IPv6 only (::/0 is not 0.0.0.0/0)
 
   [[nodiscard]] static std::optional<Prefix> parse(std::string_view text) noexcept;
-  [[nodiscard]] bool contains(const IpAddr& a) const noexcept;
+  /// Policy checks run several times per message: two masked 64-bit compares, no call.
+  [[nodiscard]] bool contains(const IpAddr& a) const noexcept {
+    if (a.is_v4() != v4) return false;
+    const unsigned hi = bits < 64 ? bits : 64, lo = bits - hi;
+    const auto differ = [](const std::uint8_t* x, const std::uint8_t* y, unsigned n) {
+      return n != 0 && ((dnsparse::load_be64(x) ^ dnsparse::load_be64(y)) >> (64 - n)) != 0;
+    };
+    return !differ(a.bytes.data(), base.bytes.data(), hi) && !differ(a.bytes.data() + 8, base.bytes.data() + 8, lo);
+  }
 };
 
 /// A small list of prefixes checked linearly (policy lists are short: tens of entries).
