@@ -182,8 +182,11 @@ struct DomainSplitter::Impl {
     std::uint16_t len;
     std::uint8_t suffix_labels;  // counted from the end; 0 = none
   };
-  // Direct-mapped cache of whole names and of the parts looked up (see split): 16 Ki entries.
+  // Direct-mapped caches of whole names (16 Ki entries) and of the parts looked up (see split;
+  // 64 Ki: about a busy site's registered domains). When both shared one, whole names pushed
+  // the parts out: 15 % of the benchmark mix's names went to libpsl, 8 % with a cache of their own.
   std::vector<Slot> cache = std::vector<Slot>(16384);
+  std::vector<Slot> parts = std::vector<Slot>(65536);
 };
 
 DomainSplitter::DomainSplitter(const std::string& psl_file) : impl_(std::make_unique<Impl>()) {
@@ -248,7 +251,7 @@ DomainSplit DomainSplitter::split(std::string_view lower, const LabelStarts& l, 
     }
     const std::uint16_t at = l.from_end(m);
     const auto len = static_cast<std::uint16_t>(size - at);
-    Impl::Slot& part = impl_->cache[key & (impl_->cache.size() - 1)];
+    Impl::Slot& part = impl_->parts[key & (impl_->parts.size() - 1)];
     std::uint8_t s = part.suffix_labels;
     if (part.hash != key || part.len != len) {
       // libpsl needs a NUL-terminated string; QueryName guarantees one after `lower`.
