@@ -3,11 +3,11 @@
 // file (control frames, escapes, lengths) for libfstrm's reader, each of its frames decoded.
 // Every decoded message goes through the packet path, whose events must be valid JSON; bad
 // protobufs and damaged streams must be counted or refused, never crash.
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <span>
 #include <string>
 
@@ -50,12 +50,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     feed(decoder, pipeline, rest);
     return 0;
   }
-  // The stream reader reads files: the input goes through one, written anew each time.
-  static const std::string path = "/tmp/dnsvigil-fuzz-dnstap-" + std::to_string(getpid());
-  if (std::FILE* f = std::fopen(path.c_str(), "wb")) {
-    std::fwrite(rest.data(), 1, rest.size(), f);
-    std::fclose(f);
-  }
+  // The stream reader reads files: the input goes through one in memory (memfd), written anew
+  // each time and opened by its /proc path, as a file on disk would be.
+  static const int fd = ::memfd_create("fuzz_dnstap", MFD_CLOEXEC);
+  static const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  if (fd < 0 || ::ftruncate(fd, 0) != 0 || ::pwrite(fd, rest.data(), rest.size(), 0) != static_cast<ssize_t>(rest.size()))
+    __builtin_trap();
   try {
     const auto r = dnstap::FrameReader::open_file(path);
     std::span<const std::uint8_t> frame;
