@@ -417,6 +417,38 @@ TEST_CASE("pcapng: from a pipe written a few octets at a time, with a prefix alr
   CHECK(got[3].data.size() == capture::kMaxFrame);  // cut
 }
 
+TEST_CASE("pcapng: a file of many small blocks through a descriptor reads as from memory", "[pcapng]") {
+  // The descriptor reader's buffer starts small and grows with each refill: blocks straddle
+  // every refill boundary on the way to the largest chunk.
+  Pcapng f = two_interfaces(false);
+  for (std::uint32_t i = 0; i < 40000; ++i)
+    f.epb(i % 2, 1'700'000'003'000000ULL + i, Octets(20 + i % 301, static_cast<std::uint8_t>(i)));
+  REQUIRE(f.out.size() > (4u << 20));
+  std::vector<Got> want;
+  REQUIRE(read_bytes(f.out, want) == Next::end);
+  FILE* tmp = std::tmpfile();
+  REQUIRE(tmp != nullptr);
+  REQUIRE(std::fwrite(f.out.data(), 1, f.out.size(), tmp) == f.out.size());
+  REQUIRE(std::fflush(tmp) == 0);
+  const int fd = ::open(("/proc/self/fd/" + std::to_string(::fileno(tmp))).c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  Octets head(4);
+  REQUIRE(::read(fd, head.data(), 4) == 4);
+  PcapngReader r{fd, dnsparse::Bytes{head}};
+  std::vector<Got> got;
+  CHECK(read_all(r, got) == Next::end);
+  ::close(fd);
+  std::fclose(tmp);
+  REQUIRE(got.size() == want.size());
+  REQUIRE(got.size() == 40003);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CHECK(got[i].ts == want[i].ts);
+    CHECK(got[i].data == want[i].data);
+    CHECK(got[i].iface == want[i].iface);
+    if (got[i].data != want[i].data) break;
+  }
+}
+
 TEST_CASE("pcapng: the format check", "[pcapng]") {
   const Octets shb{0x0A, 0x0D, 0x0D, 0x0A};
   CHECK(capture::looks_like_pcapng(shb));

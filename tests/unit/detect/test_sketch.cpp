@@ -261,6 +261,29 @@ TEST_CASE("CountMin: counters saturate at 65535 and decay() halves them", "[sket
   CHECK(cm.get(item(8)) == 0);
 }
 
+TEST_CASE("CountMin: the width is a power of two up to 2^16; a narrow sketch overestimates more", "[sketch][countmin]") {
+  CHECK(CountMin().width() == 65536);
+  CHECK(CountMin(4096).width() == 4096);
+  CHECK(CountMin(3000).width() == 4096);
+  CHECK(CountMin(1u << 20).width() == 65536);
+  CountMin narrow(4096), wide;
+  for (std::uint64_t i = 0; i < 20000; ++i) {
+    narrow.add(item(i));
+    wide.add(item(i));
+  }
+  // Keys never added: how many read as seen at least once.
+  std::size_t narrow_seen = 0, wide_seen = 0;
+  for (std::uint64_t i = 1'000'000; i < 1'001'000; ++i) {
+    narrow_seen += narrow.get(item(i)) > 0;
+    wide_seen += wide.get(item(i)) > 0;
+  }
+  CHECK(wide_seen < 50);
+  CHECK(narrow_seen > 500);
+  // Counts of a key seen often stay exact enough to gate on.
+  for (int i = 0; i < 3; ++i) narrow.add(item(5'000'000));
+  CHECK(narrow.get(item(5'000'000)) >= 3);
+}
+
 TEST_CASE("SharedView: a domain popular across workers reaches every worker's copy, and only grows",
           "[sketch][shared]") {
   // Two workers each see half of a domain's clients; neither alone reaches the threshold of 8,

@@ -235,6 +235,8 @@ class CountMin {
     }
     return est;
   }
+  /// Counters per row.
+  [[nodiscard]] std::size_t width() const noexcept { return mask_ + 1; }
   /// Halves every counter (exponential decay of old traffic).
   void decay() noexcept {
     for (auto& c : rows_) c = static_cast<std::uint16_t>(c >> 1);
