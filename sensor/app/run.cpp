@@ -701,7 +701,7 @@ void Run::finish() {
   for (auto& r : readers_)
     if (r->thread.joinable()) r->thread.join();
   finished_ = true;
-  if (defrag_) defrag_->expire(clock_.now + 365LL * 24 * 3600 * sensor::kNanosPerSecond);
+  if (defrag_) defrag_->expire_all();
   stop_workers();
   // Shards finish in turn on this thread (their engines' last sync merges what is shared): they
   // no longer wait for each other's ticks.

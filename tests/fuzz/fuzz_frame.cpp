@@ -11,6 +11,7 @@
 // finish() after every input makes each input start from empty tables.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "../unit/sensor/json_check.hpp"
@@ -31,6 +32,10 @@ constexpr int kLinkTypes[] = {dlt::kEthernet,  dlt::kLinuxSll, dlt::kLinuxSll2, 
                               dlt::kIeee80211, dlt::kRadiotap, dlt::kPpp,       dlt::kPppSerial, dlt::kPppEther,
                               dlt::kNflog,     dlt::kPktap};
 constexpr std::size_t kLinkTypeCount = sizeof kLinkTypes / sizeof kLinkTypes[0];
+
+// The latest packet time an input starts from: 2096, so that an input's records (up to
+// 255 x 20 ms each) stay before 2106.
+constexpr Timestamp kLastStart = 4'000'000'000LL * kNanosPerSecond;
 
 PipelineOptions options() {
   PipelineOptions o;
@@ -104,9 +109,18 @@ class Sink final : public EventSink {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static Sink sink;
   static const PipelineOptions opts = options();
-  static Pipeline pipeline(opts, sink);
+  struct State {
+    Sink sink;
+    Pipeline pipeline{opts, sink};
+  };
+  static std::unique_ptr<State> state;
+  // Captures end in 2106 (pcap's 32-bit seconds; pcapng is clamped there, dnstap before 2262).
+  // An hour between inputs passes that after about a million inputs: then start afresh, so that
+  // packet time stays what a real source can give (beyond it, sums of times would overflow).
+  if (!state || state->pipeline.now() > kLastStart) state = std::make_unique<State>();
+  Sink& sink = state->sink;
+  Pipeline& pipeline = state->pipeline;
   if (size == 0) return 0;
   const int link = kLinkTypes[(data[0] & 0x7F) % kLinkTypeCount];
   const bool several = (data[0] & 0x80) != 0;

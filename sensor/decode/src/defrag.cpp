@@ -155,4 +155,13 @@ void Defragmenter::expire(Timestamp now) noexcept {
   c_.add(Counter::frag_timeout, table_.expire(now - limits_.timeout, [&](auto& entry) { release(entry.value); }));
 }
 
+void Defragmenter::expire_all() noexcept {
+  std::uint64_t n = 0;
+  table_.drain([&](auto& entry) {
+    release(entry.value);
+    ++n;
+  });
+  c_.add(Counter::frag_timeout, n);
+}
+
 }  // namespace dnsvigil::sensor

@@ -248,7 +248,7 @@ void Pipeline::on_dns(Bytes wire, const Packet& pkt, Timestamp ts, Transport tra
 void Pipeline::finish() noexcept {
   tcp_.flush();
   tx_.flush(now_, sink_);
-  defrag_.expire(now_ + 365LL * 24 * 3600 * kNanosPerSecond);
+  defrag_.expire_all();
   sink_.on_tick(now_);
 }
 

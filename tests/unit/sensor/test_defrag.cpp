@@ -1,6 +1,7 @@
 // Defragmenter: IPv4/IPv6 reassembly, overlap policies, invalid and oversized fragments,
 // expiry on packet time, and the datagram and byte caps. Fragments go through decode_frame.
 #include <catch2/catch.hpp>
+#include <limits>
 
 #include <deque>
 #include <string>
@@ -232,6 +233,23 @@ TEST_CASE("defrag: fragments reaching past 65535 octets are too big", "[defrag]"
   // IPv6 the same.
   CHECK(d.add(f.v6(8, 65528, 65540, false, junk), 0, proto).empty());
   CHECK(c.get(Counter::frag_too_big) == 2);
+}
+
+TEST_CASE("defrag: expire_all gives up every datagram, at any packet time", "[defrag]") {
+  // End of input. Packet time may be near the end of what a Timestamp holds (fuzz_frame got
+  // there: finish() added a year to it, which overflowed).
+  Counters c;
+  Defragmenter d(DefragLimits{}, c);
+  Frags f;
+  std::uint8_t proto = 0;
+  const Timestamp late = std::numeric_limits<Timestamp>::max() - kSec;
+  CHECK(d.add(f.v4(1, 0, 400, true), late, proto).empty());
+  CHECK(d.add(f.v6(2, 0, 400, true), late, proto).empty());
+  CHECK(d.pending() == 2);
+  d.expire_all();
+  CHECK(d.pending() == 0);
+  CHECK(c.get(Counter::frag_timeout) == 2);
+  CHECK(d.bytes_held() == 0);
 }
 
 TEST_CASE("defrag: incomplete datagrams expire on packet time", "[defrag]") {

@@ -35,6 +35,8 @@ class Defragmenter {
 
   /// Drops incomplete datagrams not touched since `now - timeout`.
   void expire(Timestamp now) noexcept;
+  /// End of input: gives up every incomplete datagram (counted as timed out).
+  void expire_all() noexcept;
 
   [[nodiscard]] std::size_t pending() const noexcept { return table_.size(); }
   [[nodiscard]] std::size_t bytes_held() const noexcept { return bytes_held_; }
