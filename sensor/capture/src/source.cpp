@@ -307,7 +307,7 @@ std::unique_ptr<Source> Source::open_file(const std::string& path, const std::st
   }
   // libpcap reads a file with two fread() calls a packet (record header, then data): only this
   // source's thread uses the stream, so fread need not lock it, and a 256 KiB buffer makes one
-  // read() where the default (the file's block size) made 64.
+  // read() where the default (the file's block size, or 8 KiB for a pipe) made 32 to 64.
   (void)::__fsetlocking(f, FSETLOCKING_BYCALLER);
   (void)std::setvbuf(f, nullptr, _IOFBF, 256 * 1024);
   char err[PCAP_ERRBUF_SIZE] = {};

@@ -210,7 +210,8 @@ class Policy {
   /// The de-facto resolvers learned so far (zero configuration), most used first, with their
   /// client counts.
   [[nodiscard]] std::vector<std::pair<IpAddr, double>> defacto_resolvers() const;
-  /// Recomputes the de-facto resolvers (once a second of packet time, by the engine).
+  /// Recomputes the de-facto resolvers (called once a second of packet time by the engine;
+  /// does the work only when a learned server's users changed or such a server was evicted).
   void refresh() noexcept;
 
   [[nodiscard]] std::size_t learned_resolvers() const noexcept;
